@@ -1,0 +1,52 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from providers.admin import AtlasGeoAdmin
+
+from .models import Area, Layer, Responsibility
+
+
+@admin.register(Layer)
+class LayerAdmin(AtlasGeoAdmin):
+    list_display = ["name", "slug", "level", "parent", "valid_from", "valid_until", "area_count"]
+    list_filter = ["level"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    @admin.display(description=_("areas"))
+    def area_count(self, obj):
+        return obj.areas.count()
+
+
+class ResponsibilityInline(admin.TabularInline):
+    model = Responsibility
+    autocomplete_fields = ["contact", "category"]
+    extra = 0
+
+
+@admin.register(Area)
+class AreaAdmin(AtlasGeoAdmin):
+    list_display = ["code", "name", "layer", "parent", "population"]
+    list_filter = ["layer"]
+    list_select_related = ["layer", "parent"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+    inlines = [ResponsibilityInline]
+
+    def get_queryset(self, request):
+        # Only the change form needs the (large) polygons; lists and autocomplete do not.
+        qs = super().get_queryset(request)
+        match = request.resolver_match
+        if not (match and match.url_name.endswith(("_change", "_history", "_simple_history"))):
+            qs = qs.defer("geometry")
+        return qs
+
+
+@admin.register(Responsibility)
+class ResponsibilityAdmin(SimpleHistoryAdmin):
+    list_display = ["contact", "area", "category", "valid_from", "valid_until"]
+    list_filter = ["area__layer", "category"]
+    list_select_related = ["contact", "area", "category"]
+    search_fields = ["contact__name", "area__name", "area__code"]
+    autocomplete_fields = ["contact", "area", "category"]

@@ -1,0 +1,560 @@
+"""Organisations (Träger), their services (Angebote), locations (Standorte) and contacts.
+
+The entities follow Open Referral HSDS 3.0 (organization, service, location,
+service_at_location, contact) so that a complete HSDS export is a mapping,
+not a redesign.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .validators import validate_hex_colour, validate_opening_hours
+
+
+class ChoiceArrayField(ArrayField):
+    """An ArrayField of choices, edited as a list of checkboxes in forms."""
+
+    def formfield(self, **kwargs):
+        defaults = {
+            "form_class": forms.TypedMultipleChoiceField,
+            "choices": self.base_field.choices,
+            "coerce": self.base_field.to_python,
+            "widget": forms.CheckboxSelectMultiple,
+        }
+        defaults.update(kwargs)
+        # Skip ArrayField.formfield, which would force a SimpleArrayField.
+        return super(ArrayField, self).formfield(**defaults)
+
+
+class Language(models.TextChoices):
+    GERMAN = "de", _("German")
+    ENGLISH = "en", _("English")
+    TURKISH = "tr", _("Turkish")
+    ARABIC = "ar", _("Arabic")
+    RUSSIAN = "ru", _("Russian")
+    UKRAINIAN = "uk", _("Ukrainian")
+    POLISH = "pl", _("Polish")
+    FARSI = "fa", _("Persian")
+    KURDISH = "ku", _("Kurdish")
+    VIETNAMESE = "vi", _("Vietnamese")
+    FRENCH = "fr", _("French")
+    SPANISH = "es", _("Spanish")
+    SIGN = "gsg", _("German Sign Language")
+
+
+class LegalBasis(models.TextChoices):
+    SGB8_11 = "SGB VIII § 11", _("SGB VIII § 11 – youth work")
+    SGB8_13 = "SGB VIII § 13", _("SGB VIII § 13 – youth social work")
+    SGB8_14 = "SGB VIII § 14", _("SGB VIII § 14 – child and youth protection")
+    SGB8_16 = "SGB VIII § 16", _("SGB VIII § 16 – general support for families")
+    SGB8_17 = "SGB VIII § 17", _("SGB VIII § 17 – partnership, separation and divorce counselling")
+    SGB8_18 = "SGB VIII § 18", _("SGB VIII § 18 – custody and contact support")
+    SGB8_22 = "SGB VIII § 22", _("SGB VIII § 22 – day care for children")
+    SGB8_27 = "SGB VIII § 27", _("SGB VIII § 27 – help with upbringing")
+    SGB8_28 = "SGB VIII § 28", _("SGB VIII § 28 – child guidance")
+    SGB8_29 = "SGB VIII § 29", _("SGB VIII § 29 – social group work")
+    SGB8_30 = "SGB VIII § 30", _("SGB VIII § 30 – educational counsellor")
+    SGB8_31 = "SGB VIII § 31", _("SGB VIII § 31 – social-pedagogical family help")
+    SGB8_35A = (
+        "SGB VIII § 35a",
+        _("SGB VIII § 35a – integration help for children with mental disabilities"),
+    )
+    SGB8_41 = "SGB VIII § 41", _("SGB VIII § 41 – help for young adults")
+    SGB8_8A = "SGB VIII § 8a", _("SGB VIII § 8a – protection mandate for child welfare")
+    SGB9_46 = "SGB IX § 46", _("SGB IX § 46 – early intervention")
+    SGB9_113 = "SGB IX § 113", _("SGB IX § 113 – social participation")
+    SGB12_67 = "SGB XII § 67", _("SGB XII § 67 – help overcoming particular social difficulties")
+    SGB12_71 = "SGB XII § 71", _("SGB XII § 71 – help for older people")
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modified"), auto_now=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class Category(models.Model):
+    """A node of the hierarchical service taxonomy (HSDS taxonomy_term)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    description = models.TextField(_("description"), blank=True)
+    icon = models.CharField(
+        _("icon"), max_length=40, blank=True, help_text=_("Name of the map icon, e.g. “family”.")
+    )
+    colour = models.CharField(
+        _("colour"), max_length=7, default="#1f78b4", validators=[validate_hex_colour]
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.parent} › {self.name}" if self.parent_id else self.name
+
+    def clean(self) -> None:
+        node, seen = self.parent, set()
+        while node is not None:
+            if node.pk == self.pk or node.pk in seen:
+                raise ValidationError({"parent": _("A category cannot be its own ancestor.")})
+            seen.add(node.pk)
+            node = node.parent
+
+    def descendant_ids(self) -> set[int]:
+        """This category's id and those of all categories below it."""
+        ids, frontier = {self.pk}, {self.pk}
+        while frontier:
+            frontier = (
+                set(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+                - ids
+            )
+            ids |= frontier
+        return ids
+
+
+class TargetGroup(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("target group")
+        verbose_name_plural = _("target groups")
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(TimeStamped):
+    """A Träger: the body that runs services."""
+
+    class Kind(models.TextChoices):
+        PUBLIC = "public", _("public body")
+        FREE = "free", _("independent non-profit (freier Träger)")
+        OTHER = "other", _("other")
+
+    name = models.CharField(_("name"), max_length=255, db_index=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.FREE)
+    description = models.TextField(_("description"), blank=True)
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=60, blank=True)
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        help_text=_("Key of this organisation in the source it was imported from."),
+    )
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("editors"),
+        blank=True,
+        related_name="edited_organizations",
+        help_text=_("Users who may edit this organisation's services, locations and contacts."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="organization_unique_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LocationQuerySet(models.QuerySet):
+    def outside_areas(self) -> LocationQuerySet:
+        return self.filter(is_outside_areas=True)
+
+    def refresh_areas(self) -> int:
+        """Recompute the stored area membership of these locations in one SQL statement.
+
+        Returns the number of (location, area) links written.
+        """
+        from planning_areas.models import Area
+
+        through = Location.areas.through
+        ids = list(self.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        from django.db import connection, transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f'DELETE FROM "{through._meta.db_table}" WHERE location_id = ANY(%s)',  # noqa: S608
+                [ids],
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO "{through._meta.db_table}" (location_id, area_id)
+                SELECT l.id, a.id FROM "{Location._meta.db_table}" l
+                JOIN "{Area._meta.db_table}" a ON ST_Covers(a.geometry, l.point)
+                WHERE l.id = ANY(%s)
+                """,  # noqa: S608
+                [ids],
+            )
+            written = cursor.rowcount
+            cursor.execute(
+                f"""
+                UPDATE "{Location._meta.db_table}" l SET is_outside_areas = NOT EXISTS (
+                    SELECT 1 FROM "{through._meta.db_table}" t WHERE t.location_id = l.id)
+                WHERE l.id = ANY(%s)
+                """,  # noqa: S608
+                [ids],
+            )
+        return written
+
+
+class Location(TimeStamped):
+    """A Standort: a place where services are offered."""
+
+    class Wheelchair(models.TextChoices):
+        YES = "yes", _("fully accessible")
+        LIMITED = "limited", _("partly accessible")
+        NO = "no", _("not accessible")
+        UNKNOWN = "unknown", _("unknown")
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="locations",
+        null=True,
+        blank=True,
+    )
+    name = models.CharField(_("name"), max_length=255)
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    house_number = models.CharField(_("house number"), max_length=20, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, default="Berlin")
+    point = models.PointField(_("position"), srid=settings.ATLAS_SRID)
+    wheelchair = models.CharField(
+        _("wheelchair access"),
+        max_length=10,
+        choices=Wheelchair.choices,
+        default=Wheelchair.UNKNOWN,
+    )
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    areas = models.ManyToManyField(
+        "planning_areas.Area",
+        verbose_name=_("planning areas"),
+        blank=True,
+        related_name="locations",
+        editable=False,
+        help_text=_("Computed from the position on save and after every area import."),
+    )
+    is_outside_areas = models.BooleanField(
+        _("outside all planning areas"), default=False, editable=False, db_index=True
+    )
+    history = HistoricalRecords(excluded_fields=["is_outside_areas"])
+
+    objects = LocationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="location_unique_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.address}" if self.address else self.name
+
+    @property
+    def address(self) -> str:
+        street = " ".join(p for p in (self.street, self.house_number) if p)
+        town = " ".join(p for p in (self.postcode, self.city) if p)
+        return ", ".join(p for p in (street, town) if p)
+
+
+class ServiceQuerySet(models.QuerySet):
+    def published(self) -> ServiceQuerySet:
+        """Services the public may see: published and valid today."""
+        today = timezone.localdate()
+        return (
+            self.filter(status=Service.Status.PUBLISHED)
+            .exclude(valid_from__gt=today)
+            .exclude(valid_until__lt=today)
+        )
+
+    def in_category(self, category: Category) -> ServiceQuerySet:
+        return self.filter(categories__in=category.descendant_ids()).distinct()
+
+    def stale(self, today: datetime.date | None = None) -> ServiceQuerySet:
+        """Services not verified within ATLAS_VERIFICATION_MAX_AGE_DAYS."""
+        today = today or timezone.localdate()
+        limit = today - datetime.timedelta(days=settings.ATLAS_VERIFICATION_MAX_AGE_DAYS)
+        return self.filter(Q(last_verified__isnull=True) | Q(last_verified__lt=limit))
+
+
+class Service(TimeStamped):
+    """An Angebot: what an organisation offers to people."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("published")
+        ARCHIVED = "archived", _("archived")
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="services",
+    )
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    categories = models.ManyToManyField(
+        Category, verbose_name=_("categories"), blank=True, related_name="services"
+    )
+    target_groups = models.ManyToManyField(
+        TargetGroup, verbose_name=_("target groups"), blank=True, related_name="services"
+    )
+    min_age = models.PositiveSmallIntegerField(
+        _("minimum age"), null=True, blank=True, validators=[MaxValueValidator(120)]
+    )
+    max_age = models.PositiveSmallIntegerField(
+        _("maximum age"), null=True, blank=True, validators=[MaxValueValidator(120)]
+    )
+    languages = ChoiceArrayField(
+        models.CharField(max_length=5, choices=Language.choices),
+        verbose_name=_("languages"),
+        default=list,
+        blank=True,
+    )
+    is_free = models.BooleanField(_("free of charge"), default=True)
+    fees = models.CharField(_("fees"), max_length=255, blank=True)
+    legal_basis = ChoiceArrayField(
+        models.CharField(max_length=20, choices=LegalBasis.choices),
+        verbose_name=_("legal basis"),
+        default=list,
+        blank=True,
+    )
+    opening_hours = models.CharField(
+        _("opening hours"),
+        max_length=500,
+        blank=True,
+        validators=[validate_opening_hours],
+        help_text=_(
+            "OpenStreetMap opening_hours syntax, e.g. “Mo-Fr 09:00-17:00; Sa 10:00-14:00”."
+        ),
+    )
+    website = models.URLField(_("website"), max_length=500, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=60, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    last_verified = models.DateField(_("last verified"), null=True, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    locations = models.ManyToManyField(
+        Location,
+        verbose_name=_("locations"),
+        through="ServiceAtLocation",
+        related_name="services",
+        blank=True,
+    )
+    history = HistoricalRecords()
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="service_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True)
+                | Q(max_age__isnull=True)
+                | Q(min_age__lte=models.F("max_age")),
+                name="service_age_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_from__lte=models.F("valid_until")),
+                name="service_validity_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            errors["max_age"] = _("The maximum age must not be below the minimum age.")
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            errors["valid_until"] = _("The end of validity must not be before its start.")
+        if self.is_free and self.fees:
+            errors["fees"] = _("A service free of charge has no fees; clear one of the two.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_stale(self) -> bool:
+        if self.last_verified is None:
+            return True
+        age = timezone.localdate() - self.last_verified
+        return age.days > settings.ATLAS_VERIFICATION_MAX_AGE_DAYS
+
+
+class ServiceAtLocation(models.Model):
+    """HSDS service_at_location: a service offered at one location."""
+
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.CASCADE)
+    description = models.CharField(_("note"), max_length=255, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service at location")
+        verbose_name_plural = _("services at locations")
+        constraints = [
+            models.UniqueConstraint(fields=["service", "location"], name="service_location_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} @ {self.location}"
+
+
+class ContactQuerySet(models.QuerySet):
+    def public(self) -> ContactQuerySet:
+        return self.filter(visibility=Contact.Visibility.PUBLIC)
+
+    def visible_to(self, user) -> ContactQuerySet:
+        """Public contacts for everyone; internal ones for caseworkers and staff."""
+        from .permissions import can_see_internal_contacts
+
+        return self if can_see_internal_contacts(user) else self.public()
+
+
+class Contact(TimeStamped):
+    """An Ansprechperson. Internal contacts are visible to caseworkers only."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("public")
+        INTERNAL = "internal", _("internal (caseworkers only)")
+
+    name = models.CharField(_("name"), max_length=200)
+    role = models.CharField(_("role"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=60, blank=True)
+    internal_phone = models.CharField(
+        _("internal phone"),
+        max_length=60,
+        blank=True,
+        help_text=_("Direct line for professionals; never shown to the public."),
+    )
+    email = models.EmailField(_("email"), blank=True)
+    languages = ChoiceArrayField(
+        models.CharField(max_length=5, choices=Language.choices),
+        verbose_name=_("languages"),
+        default=list,
+        blank=True,
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="contacts",
+    )
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contacts",
+    )
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+    publication_consent_date = models.DateField(
+        _("consent to publication given on"),
+        null=True,
+        blank=True,
+        help_text=_("Required for public contacts (GDPR Art. 6 (1) a)."),
+    )
+    is_demo = models.BooleanField(
+        _("demo data"), default=False, help_text=_("Fictitious person created for the demo.")
+    )
+    history = HistoricalRecords()
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visibility="internal") | Q(publication_consent_date__isnull=False),
+                name="contact_public_needs_consent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})" if self.role else self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.visibility == self.Visibility.PUBLIC and not self.publication_consent_date:
+            errors["publication_consent_date"] = _(
+                "A contact can only be made public with the date the person consented."
+            )
+        if (
+            self.service_id
+            and self.organization_id
+            and (self.service.organization_id != self.organization_id)
+        ):
+            errors["service"] = _("The service must belong to the contact's organisation.")
+        if errors:
+            raise ValidationError(errors)

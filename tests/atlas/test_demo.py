@@ -1,0 +1,133 @@
+"""The demo loader against the real Berlin open data."""
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from planning_areas.models import Area, Layer, Responsibility
+from providers.models import Contact, Location, Organization, Service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.usefixtures("demo_db")
+class TestDemoData:
+    def test_lor_2021_has_the_official_area_counts(self):
+        counts = {
+            slug: Area.objects.filter(layer__slug=slug).count()
+            for slug in (
+                "bezirke",
+                "prognoseraeume-2021",
+                "bezirksregionen-2021",
+                "planungsraeume-2021",
+            )
+        }
+        assert counts == {
+            "bezirke": 12,
+            "prognoseraeume-2021": 58,
+            "bezirksregionen-2021": 143,
+            "planungsraeume-2021": 542,
+        }
+
+    @pytest.mark.parametrize(
+        ("slug", "length"),
+        [
+            ("bezirke", 2),
+            ("prognoseraeume-2021", 4),
+            ("bezirksregionen-2021", 6),
+            ("planungsraeume-2021", 8),
+        ],
+    )
+    def test_area_codes_are_official_keys_with_leading_zeros(self, slug, length):
+        codes = Area.objects.filter(layer__slug=slug).values_list("code", flat=True)
+        assert all(re.fullmatch(rf"\d{{{length}}}", c) for c in codes)
+        assert min(codes).startswith("01")
+
+    def test_every_area_below_the_districts_has_a_parent_that_prefixes_its_code(self):
+        areas = Area.objects.exclude(layer__slug="bezirke").select_related(
+            "parent", "layer__parent"
+        )
+        for area in areas:
+            assert area.parent is not None, area
+            assert area.parent.layer == area.layer.parent
+            assert area.code.startswith(area.parent.code)
+
+    def test_planning_areas_carry_population(self):
+        plr = Area.objects.filter(layer__slug="planungsraeume-2021")
+        assert not plr.filter(population__isnull=True).exists()
+        total = sum(plr.values_list("population", flat=True))
+        assert total == 3_897_145
+        under_18 = sum(a.indicators["inhabitants_under_18"] for a in plr)
+        assert under_18 == 633_840
+        assert (
+            Area.objects.get(layer__slug="planungsraeume-2021", code="01100101").population == 3580
+        )
+
+    def test_every_youth_centre_and_kita_lies_in_some_planning_area(self):
+        for prefix, expected in (("jfe:", 407), ("kita:", 2880)):
+            locations = Location.objects.filter(external_id__startswith=prefix)
+            assert locations.count() == expected
+            inside = locations.filter(areas__layer__slug="planungsraeume-2021").distinct().count()
+            assert inside == expected
+
+    def test_stored_areas_agree_with_the_hierarchy(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT count(*) FROM providers_location_areas la
+                JOIN planning_areas_area plr ON plr.id = la.area_id
+                JOIN planning_areas_layer l
+                  ON l.id = plr.layer_id AND l.slug = 'planungsraeume-2021'
+                JOIN planning_areas_area bzr ON bzr.id = plr.parent_id
+                WHERE NOT EXISTS (SELECT 1 FROM providers_location_areas x
+                                  WHERE x.location_id = la.location_id AND x.area_id = bzr.id)
+                """
+            )
+            assert cursor.fetchone()[0] == 0
+
+    def test_organisations_come_from_the_traeger_fields(self):
+        assert Organization.objects.filter(kind="public").exists()
+        awo = Organization.objects.filter(name__icontains="Arbeiterwohlfahrt")
+        assert awo.exists()
+        assert Service.objects.filter(organization__in=awo).count() > 1
+
+    def test_community_centres_are_categorised(self):
+        osm = Service.objects.filter(external_id__startswith="osm:")
+        assert osm.count() == 416
+        assert not osm.filter(categories__isnull=True).exists()
+        assert osm.filter(categories__slug="stadtteilzentrum").exists()
+
+    def test_demo_contacts_are_marked_and_responsible_for_areas(self):
+        assert Contact.objects.filter(is_demo=False).count() == 0
+        assert Contact.objects.filter(is_demo=True).count() == 12 + 58 + 143
+        regions = Area.objects.filter(layer__slug="bezirksregionen-2021")
+        assert (
+            Responsibility.objects.filter(area__in=regions).values("area").distinct().count() == 143
+        )
+        assert not Contact.objects.filter(
+            visibility="public", publication_consent_date__isnull=True
+        ).exists()
+
+    def test_a_second_run_changes_nothing(self):
+        before = _snapshot()
+        out = io.StringIO()
+        call_command("load_demo", stdout=out)
+        assert _snapshot() == before
+        assert " new, 0 changed" in out.getvalue()
+        assert not re.search(r"\b[1-9]\d* (new|changed|removed)", out.getvalue())
+
+
+def _snapshot():
+    return {
+        "layers": list(Layer.objects.values_list("slug", "name")),
+        "areas": Area.objects.count(),
+        "services": list(Service.objects.order_by("pk").values_list("pk", "name", "updated_at")),
+        "organizations": list(Organization.objects.order_by("pk").values_list("pk", "updated_at")),
+        "locations": list(Location.objects.order_by("pk").values_list("pk", "updated_at")),
+        "contacts": list(Contact.objects.order_by("pk").values_list("pk", "updated_at")),
+        "responsibilities": Responsibility.objects.count(),
+        "history": Service.history.count(),
+    }

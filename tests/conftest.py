@@ -1,0 +1,54 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from providers.permissions import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
+
+from .factories import OrganizationFactory, UserFactory
+
+
+@pytest.fixture(scope="module")
+def demo_db(django_db_setup, django_db_blocker):
+    """The full Berlin demo data set, loaded once per test module and rolled back after it.
+
+    Tests in the module run in savepoints inside this transaction, so other
+    modules see an empty database.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def admin_user_(db):
+    return UserFactory(username="admin-x", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def caseworker(db):
+    return UserFactory(username="caseworker", groups=[CASEWORKER])
+
+
+@pytest.fixture
+def editor(db):
+    return UserFactory(username="editor", is_staff=True, groups=[EDITOR])
+
+
+@pytest.fixture
+def organization_a(db):
+    return OrganizationFactory(name="Träger A e.V.")
+
+
+@pytest.fixture
+def organization_b(db):
+    return OrganizationFactory(name="Träger B gGmbH")
+
+
+@pytest.fixture
+def org_editor_a(db, organization_a):
+    user = UserFactory(username="editor-a", is_staff=True, groups=[ORGANIZATION_EDITOR])
+    organization_a.editors.add(user)
+    return user
