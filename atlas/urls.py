@@ -10,6 +10,7 @@ admin.site.index_title = _("Maintain services, organisations and planning areas"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(("atlas.api_urls", "api"))),
     path("", include("atlas.site_urls")),
 ]
 

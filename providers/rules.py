@@ -1,0 +1,69 @@
+"""Object permissions (django-rules), shared by the admin, the API and the import pages.
+
+Admins and editors (Redaktion) may change everything; an organisation editor only
+the organisations assigned to them and their services, locations and contacts.
+"""
+
+import rules
+
+from .permissions import ORGANIZATION_EDITOR, in_group, is_admin, is_caseworker, is_editor
+
+
+def organization_of(obj):
+    """The organisation an object belongs to (itself for an organisation)."""
+    from .models import Organization
+
+    if obj is None:
+        return None
+    if isinstance(obj, Organization):
+        return obj
+    return getattr(obj, "organization", None)
+
+
+@rules.predicate
+def is_organization_editor(user) -> bool:
+    return in_group(user, ORGANIZATION_EDITOR) and user.edited_organizations.exists()
+
+
+@rules.predicate
+def edits_organization_of(user, obj) -> bool:
+    """True for an organisation editor assigned to ``obj``'s organisation.
+
+    Without an object (list and add pages) it answers whether the user edits any
+    organisation; querysets are narrowed with ``editable_by``.
+    """
+    if not in_group(user, ORGANIZATION_EDITOR):
+        return False
+    if obj is None:
+        return user.edited_organizations.exists()
+    organization = organization_of(obj)
+    return organization is not None and organization.editors.filter(pk=user.pk).exists()
+
+
+can_edit_everything = is_admin | is_editor
+can_edit = can_edit_everything | edits_organization_of
+is_staff_reader = can_edit_everything | is_caseworker | is_organization_editor
+
+for model in ("service", "location", "contact", "serviceatlocation"):
+    rules.add_perm(f"providers.view_{model}", is_staff_reader)
+    rules.add_perm(f"providers.add_{model}", can_edit)
+    rules.add_perm(f"providers.change_{model}", can_edit)
+    rules.add_perm(f"providers.delete_{model}", can_edit)
+
+rules.add_perm("providers.view_organization", is_staff_reader)
+rules.add_perm("providers.change_organization", can_edit)
+rules.add_perm("providers.add_organization", can_edit_everything)
+rules.add_perm("providers.delete_organization", can_edit_everything)
+
+for model in ("category", "targetgroup"):
+    rules.add_perm(f"providers.view_{model}", is_staff_reader)
+    for action in ("add", "change", "delete"):
+        rules.add_perm(f"providers.{action}_{model}", can_edit_everything)
+
+for model in ("layer", "area", "responsibility"):
+    rules.add_perm(f"planning_areas.view_{model}", is_staff_reader)
+    for action in ("add", "change", "delete"):
+        rules.add_perm(f"planning_areas.{action}_{model}", can_edit_everything)
+
+rules.add_perm("providers", is_staff_reader)
+rules.add_perm("planning_areas", is_staff_reader)
