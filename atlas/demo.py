@@ -7,7 +7,9 @@ only written when they differ, so a second run changes nothing.
 from __future__ import annotations
 
 import datetime
+import io
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +18,12 @@ import geopandas as gpd
 import pandas as pd
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.management import call_command
 from django.db import transaction
 from django.utils.text import slugify
 
 from planning_areas.models import Area, Layer, Responsibility
-from planning_areas.services import import_areas, read_area_file
+from planning_areas.services import set_area_attributes
 from providers.models import (
     Category,
     Contact,
@@ -35,6 +38,8 @@ from providers.services import sync_m2m, upsert_by_key
 Log = Callable[[str], None]
 
 LOR_2021 = datetime.date(2021, 1, 1)
+LOR_2006 = datetime.date(2006, 1, 1)
+LOR_2006_END = datetime.date(2020, 12, 31)
 LOR_SOURCE = "Amt für Statistik Berlin-Brandenburg / Geoportal Berlin, LOR"
 LOR_LICENCE = "CC BY 3.0 DE"
 
@@ -106,7 +111,36 @@ LAYERS = [
         "berlin-lor-population-2024-02-t2-planning-areas.csv",
     ),
 ]
-PARENT_PREFIX = {"prognoseraeume-2021": 2, "bezirksregionen-2021": 4, "planungsraeume-2021": 6}
+# The old edition (LOR 2006, valid until 2020), kept beside the new one for old data.
+LAYERS_2006 = [
+    LayerSpec(
+        "bezirksregionen-2006",
+        "Bezirksregionen (LOR 2006)",
+        3,
+        "bezirke",
+        "lor-geojson-wgs84/berlin-lor-district-regions-until-2020.geojson",
+        "id",
+        "name",
+        "",
+    ),
+    LayerSpec(
+        "planungsraeume-2006",
+        "Planungsräume (LOR 2006)",
+        4,
+        "bezirksregionen-2006",
+        "lor-geojson-wgs84/berlin-lor-planning-areas-until-2020.geojson",
+        "id",
+        "name",
+        "",
+    ),
+]
+PARENT_PREFIX = {
+    "prognoseraeume-2021": 2,
+    "bezirksregionen-2021": 4,
+    "planungsraeume-2021": 6,
+    "bezirksregionen-2006": 2,
+    "planungsraeume-2006": 6,
+}
 
 MSS_INDICATORS = {
     "Status Index verb": "mss_status",
@@ -147,19 +181,29 @@ def _social_monitoring(path: Path) -> dict[str, dict]:
     return result
 
 
+def _import_areas(path: Path, log: Log, **options) -> None:
+    """Run ``manage.py import_areas`` (the same command an operator uses) with --commit."""
+    out = io.StringIO()
+    call_command("import_areas", str(path), commit=True, stdout=out, **options)
+    for line in out.getvalue().splitlines():
+        log(line)
+
+
 def load_layers(base: Path, log: Log) -> None:
     for spec in LAYERS:
-        parent = Layer.objects.get(slug=spec.parent) if spec.parent else None
-        layer, _created = Layer.objects.get_or_create(
-            slug=spec.slug,
-            defaults={
-                "name": spec.name,
-                "level": spec.level,
-                "parent": parent,
-                "valid_from": LOR_2021,
-                "source": LOR_SOURCE,
-                "licence": LOR_LICENCE,
-            },
+        _import_areas(
+            base / spec.path,
+            log,
+            layer=spec.slug,
+            layer_name=spec.name,
+            level=spec.level,
+            parent_layer=spec.parent,
+            parent_code_prefix=PARENT_PREFIX.get(spec.slug),
+            code_field=spec.code_field,
+            name_field=spec.name_field,
+            valid_from=None if spec.slug == "bezirke" else LOR_2021,
+            source=LOR_SOURCE,
+            licence=LOR_LICENCE,
         )
         attributes = _population(base / "population-lor" / spec.population_file)
         if spec.slug == "planungsraeume-2021":
@@ -167,19 +211,56 @@ def load_layers(base: Path, log: Log) -> None:
                 base / "population-lor" / "mss_2021_easy.csv"
             ).items():
                 attributes.setdefault(code, {"indicators": {}})["indicators"].update(values)
-        report = import_areas(
-            read_area_file(base / spec.path),
-            layer,
-            code_field=spec.code_field,
-            name_field=spec.name_field,
-            parent_code_prefix=PARENT_PREFIX.get(spec.slug),
-            attributes=attributes,
-            commit=True,
-        )
-        log(
-            f"{spec.name}: {len(report.created)} new, {len(report.changed)} changed, "
-            f"{len(report.removed)} removed, {report.unchanged} unchanged"
-        )
+        changed = set_area_attributes(Layer.objects.get(slug=spec.slug), attributes)
+        log(f"  population and indicators: {changed} changed")
+    with tempfile.TemporaryDirectory(prefix="atlas-lor2006-") as tmp:
+        regions = base / LAYERS_2006[0].path
+        planning_areas = _corrected_lor_2006(base / LAYERS_2006[1].path, regions, Path(tmp), log)
+        for spec, path in zip(LAYERS_2006, (regions, planning_areas), strict=True):
+            _import_areas(
+                path,
+                log,
+                layer=spec.slug,
+                layer_name=spec.name,
+                level=spec.level,
+                parent_layer=spec.parent,
+                parent_code_prefix=PARENT_PREFIX.get(spec.slug),
+                code_field=spec.code_field,
+                name_field=spec.name_field,
+                valid_from=LOR_2006,
+                valid_until=LOR_2006_END,
+                source=LOR_SOURCE,
+                licence=LOR_LICENCE,
+            )
+
+
+# Known errors in the published old edition: (code as published, Bezirksregion the
+# polygon really lies in) → official code. The Charlottenburg "Schloßstraße" is
+# published with the code of the Steglitz "Schloßstraße" (06010102); its LOR 2006
+# key is 04030417. import_areas rightly refuses the duplicate, so the demo corrects
+# a copy of the file and says so.
+LOR_2006_CORRECTIONS = {("06010102", "040304"): "04030417"}
+
+
+def _corrected_lor_2006(path: Path, regions_path: Path, tmp: Path, log: Log) -> Path:
+    frame = gpd.read_file(path, engine="pyogrio")
+    regions = gpd.read_file(regions_path, engine="pyogrio")
+    points = frame.geometry.representative_point()
+    corrected = 0
+    for (code, region_code), fixed in LOR_2006_CORRECTIONS.items():
+        region = regions.loc[regions["id"] == region_code, "geometry"]
+        if region.empty:
+            continue
+        wrong = (frame["id"] == code) & points.within(region.iloc[0])
+        corrected += int(wrong.sum())
+        frame.loc[wrong, "id"] = fixed
+    if not corrected:
+        return path
+    log(f"LOR 2006: {corrected} wrongly published code corrected in a copy of {path.name}")
+    target = tmp / path.name
+    columns = ["id", "name", "geometry"]
+    target.write_text(frame[columns].to_json(drop_id=True), encoding="utf-8")
+    return target
 
 
 CATEGORIES = [

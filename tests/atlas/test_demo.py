@@ -32,6 +32,23 @@ class TestDemoData:
             "planungsraeume-2021": 542,
         }
 
+    def test_old_lor_2006_edition_lives_beside_the_new_one(self):
+        import datetime
+
+        old_plr = Layer.objects.get(slug="planungsraeume-2006")
+        assert old_plr.valid_until == datetime.date(2020, 12, 31)
+        assert old_plr.areas.count() == 448
+        assert Area.objects.filter(layer__slug="bezirksregionen-2006").count() == 138
+        # The wrongly published duplicate is imported under its LOR 2006 key.
+        assert old_plr.areas.get(code="04030417").name == "Schloßstraße"
+        assert old_plr.areas.get(code="06010102").parent.code == "060101"
+        current = set(Layer.objects.current().values_list("slug", flat=True))
+        assert "planungsraeume-2006" not in current and "planungsraeume-2021" in current
+        in_2015 = set(
+            Layer.objects.current(datetime.date(2015, 6, 1)).values_list("slug", flat=True)
+        )
+        assert "planungsraeume-2006" in in_2015 and "planungsraeume-2021" not in in_2015
+
     @pytest.mark.parametrize(
         ("slug", "length"),
         [
