@@ -87,6 +87,11 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Service search: pg_trgm's default word-similarity threshold (0.6) misses simple typos
+# such as "Famielie"; 0.5 still keeps unrelated names out.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c pg_trgm.word_similarity_threshold={env.float('ATLAS_SEARCH_TRIGRAM_THRESHOLD', 0.5)}"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -92,6 +92,15 @@ class AreaQuerySet(models.QuerySet):
     def by_key(self, layer_slug: str, code: str) -> AreaQuerySet:
         return self.filter(layer__slug=layer_slug, code=code)
 
+    def descendant_ids(self, areas) -> set[int]:
+        """Ids of ``areas`` and of all areas below them (children, grandchildren, …)."""
+        ids = {area.pk for area in areas}
+        frontier = set(ids)
+        while frontier:
+            frontier = set(self.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
+            ids |= frontier
+        return ids
+
 
 class Area(models.Model):
     """A Planungsraum (or district, region…) on one layer, keyed by its official code."""

@@ -8,19 +8,36 @@ not a redesign.
 from __future__ import annotations
 
 import datetime
+import math
+from collections.abc import Iterable
 
 from django import forms
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Distance as DistanceFunction
+from django.contrib.gis.geos import Point, Polygon
+from django.contrib.gis.measure import D
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchRank,
+    SearchVector,
+    SearchVectorField,
+    TrigramWordSimilarity,
+)
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .validators import validate_hex_colour, validate_opening_hours
+
+# Text-search configuration for service search: German stemming (Kinder → kind).
+SEARCH_CONFIG = "german"
 
 
 class ChoiceArrayField(ArrayField):
@@ -77,6 +94,14 @@ class LegalBasis(models.TextChoices):
     SGB9_113 = "SGB IX § 113", _("SGB IX § 113 – social participation")
     SGB12_67 = "SGB XII § 67", _("SGB XII § 67 – help overcoming particular social difficulties")
     SGB12_71 = "SGB XII § 71", _("SGB XII § 71 – help for older people")
+
+
+def envelope_around(point: Point, metres: float) -> Polygon:
+    """A WGS84 box that surely contains the circle of ``metres`` around ``point``;
+    lets the spatial index pre-select before the exact distance test."""
+    dlat = metres / 111_000 * 1.01
+    dlon = dlat / max(math.cos(math.radians(min(abs(point.y), 89.0))), 0.01)
+    return Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
 
 
 class TimeStamped(models.Model):
@@ -203,6 +228,34 @@ class LocationQuerySet(models.QuerySet):
     def outside_areas(self) -> LocationQuerySet:
         return self.filter(is_outside_areas=True)
 
+    def matching(
+        self,
+        *,
+        bbox: Polygon | None = None,
+        near: tuple[Point, float] | None = None,
+        area_ids: Iterable[int] | None = None,
+        wheelchair: Iterable[str] | None = None,
+    ) -> LocationQuerySet:
+        """Locations inside ``bbox``, within ``near=(point, metres)``, in the given areas
+        (stored membership) and with one of the ``wheelchair`` values. All index-backed."""
+        qs = self
+        if bbox is not None:
+            qs = qs.filter(point__intersects=bbox)
+        if near is not None:
+            point, metres = near
+            qs = qs.filter(point__intersects=envelope_around(point, metres)).filter(
+                point__distance_lte=(point, D(m=metres))
+            )
+        if area_ids is not None:
+            qs = qs.filter(
+                pk__in=Location.areas.through.objects.filter(area_id__in=list(area_ids)).values(
+                    "location_id"
+                )
+            )
+        if wheelchair is not None:
+            qs = qs.filter(wheelchair__in=list(wheelchair))
+        return qs
+
     def refresh_areas(self) -> int:
         """Recompute the stored area membership of these locations in one SQL statement.
 
@@ -310,6 +363,94 @@ class Location(TimeStamped):
 
 
 class ServiceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ServiceQuerySet:
+        """Published services for everyone; all for admins and editors; an organisation
+        editor additionally sees the unpublished services of their organisations."""
+        from .permissions import in_group, is_admin, is_editor
+
+        if is_admin(user) or is_editor(user):
+            return self
+        published = self.published()
+        if user and user.is_authenticated and in_group(user, "organization editor"):
+            return self.filter(
+                Q(pk__in=published.values("pk")) | Q(organization__editors=user)
+            ).distinct()
+        return published
+
+    def search(self, text: str) -> ServiceQuerySet:
+        """German full-text search (stemmed, weighted name > description) OR trigram
+        word similarity on the name (typos, parts of compound words); annotates ``rank``."""
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        needle = text.lower()
+        return self.filter(
+            Q(search_vector=query) | Q(lower_name__trigram_word_similar=needle)
+        ).annotate(
+            rank=SearchRank(models.F("search_vector"), query)
+            + TrigramWordSimilarity(Value(needle), "lower_name")
+        )
+
+    def in_category_ids(self, ids: Iterable[int]) -> ServiceQuerySet:
+        """Services in any of the categories (no join, so no duplicates)."""
+        through = Service.categories.through
+        return self.filter(
+            Exists(through.objects.filter(service_id=OuterRef("pk"), category_id__in=list(ids)))
+        )
+
+    def for_target_group_ids(self, ids: Iterable[int]) -> ServiceQuerySet:
+        through = Service.target_groups.through
+        return self.filter(
+            Exists(through.objects.filter(service_id=OuterRef("pk"), targetgroup_id__in=list(ids)))
+        )
+
+    def for_age(self, age: int) -> ServiceQuerySet:
+        """Services whose age range (open at either end) includes ``age``."""
+        return self.filter(Q(min_age__isnull=True) | Q(min_age__lte=age)).filter(
+            Q(max_age__isnull=True) | Q(max_age__gte=age)
+        )
+
+    def open_at(self, moment: datetime.datetime, is_open: bool = True) -> ServiceQuerySet:
+        """Services open (or, with ``is_open=False``, not open) at ``moment`` (local time).
+
+        Each distinct opening-hours text is evaluated once with opening-hours-py.
+        """
+        from opening_hours import OpeningHours, ParserError
+
+        naive = (
+            timezone.localtime(moment).replace(tzinfo=None) if timezone.is_aware(moment) else moment
+        )
+        open_texts = []
+        for text in (
+            self.exclude(opening_hours="").values_list("opening_hours", flat=True).distinct()
+        ):
+            try:
+                if OpeningHours(text).is_open(naive):
+                    open_texts.append(text)
+            except (ParserError, ValueError):
+                continue
+        if is_open:
+            return self.filter(opening_hours__in=open_texts)
+        return self.exclude(opening_hours__in=open_texts)
+
+    def with_location_in(self, locations: models.QuerySet) -> ServiceQuerySet:
+        """Services offered at one of ``locations``."""
+        return self.filter(
+            Exists(
+                ServiceAtLocation.objects.filter(
+                    service_id=OuterRef("pk"), location_id__in=locations.values("pk")
+                )
+            )
+        )
+
+    def annotate_distance(self, point: Point, locations: models.QuerySet) -> ServiceQuerySet:
+        """``distance``: metres from ``point`` to the service's nearest of ``locations``."""
+        nearest = (
+            locations.filter(services=OuterRef("pk"))
+            .annotate(metres=DistanceFunction("point", point))
+            .order_by("metres")
+            .values("metres")[:1]
+        )
+        return self.annotate(distance=Subquery(nearest, output_field=models.FloatField()))
+
     def published(self) -> ServiceQuerySet:
         """Services the public may see: published and valid today."""
         today = timezone.localdate()
@@ -397,7 +538,21 @@ class Service(TimeStamped):
         related_name="services",
         blank=True,
     )
-    history = HistoricalRecords()
+    # German full-text document, kept by PostgreSQL itself so no write path can forget it.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("name", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("description", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+        verbose_name=_("search document"),
+    )
+    lower_name = models.GeneratedField(
+        expression=Lower("name"),
+        output_field=models.CharField(max_length=255),
+        db_persist=True,
+        verbose_name=_("name in lower case"),
+    )
+    history = HistoricalRecords(excluded_fields=["search_vector", "lower_name"])
 
     objects = ServiceQuerySet.as_manager()
 
@@ -423,6 +578,11 @@ class Service(TimeStamped):
                 | Q(valid_from__lte=models.F("valid_until")),
                 name="service_validity_ordered",
             ),
+        ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="service_search_vector"),
+            # Trigram index: typo-tolerant and compound-word matching on the name.
+            GinIndex(fields=["lower_name"], opclasses=["gin_trgm_ops"], name="service_name_trgm"),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,58 @@
+"""Area GeoJSON built in PostGIS: simplified on request, one JSON text per feature."""
+
+from __future__ import annotations
+
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.db.models.functions import AsGeoJSON, GeoFunc
+from django.db.models import F, JSONField, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Concat, JSONObject
+
+COORDINATE_PRECISION = 6
+
+
+class SimplifyPreserveTopology(GeoFunc):
+    """ST_SimplifyPreserveTopology: fewer vertices, never an invalid polygon."""
+
+    function = "ST_SimplifyPreserveTopology"
+    geom_param_pos = (0,)
+
+
+def geometry_json(field: str = "geometry", simplify: float | None = None):
+    expression = (
+        SimplifyPreserveTopology(
+            field, Value(float(simplify)), output_field=GeometryField(srid=4326)
+        )
+        if simplify
+        else F(field)
+    )
+    return Cast(AsGeoJSON(expression, precision=COORDINATE_PRECISION), JSONField())
+
+
+def area_properties(prefix: str = "") -> dict:
+    p = prefix
+    return {
+        "id": F(f"{p}pk"),
+        "layer": F(f"{p}layer__slug"),
+        "code": F(f"{p}code"),
+        "key": Concat(F(f"{p}layer__slug"), Value(":"), F(f"{p}code"), output_field=TextField()),
+        "name": F(f"{p}name"),
+        "parent": F(f"{p}parent_id"),
+        "population": F(f"{p}population"),
+        "indicators": F(f"{p}indicators"),
+    }
+
+
+def area_features(
+    areas: QuerySet, *, with_geometry: bool = True, simplify: float | None = None
+) -> list[str]:
+    """Feature texts for ``areas`` (already sliced or small), in queryset order."""
+    geometry = geometry_json("geometry", simplify) if with_geometry else Value(None, JSONField())
+    feature = JSONObject(
+        type=Value("Feature"),
+        id=F("pk"),
+        geometry=geometry,
+        properties=JSONObject(**area_properties()),
+    )
+    return list(
+        areas.annotate(feature=Cast(feature, TextField())).values_list("feature", flat=True)
+    )

@@ -1,0 +1,19 @@
+"""Routes of the planning-area API, included by ``atlas/api_urls.py``."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("layers", views.LayerViewSet, basename="layer")
+router.register("areas", views.AreaViewSet, basename="area")
+
+urlpatterns = [
+    path(
+        "layers/<slug:slug>/areas/<str:code>/",
+        views.LayerAreaDetailView.as_view(),
+        name="layer-area-detail",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,210 @@
+"""Service GeoJSON built inside PostgreSQL (json_build_object, ST_AsGeoJSON).
+
+A page of 500 services or an export of 100,000 is one query that returns one JSON
+text per feature; Python only joins them. The embedded fields follow the
+serializer classes in ``serializers.py``, so the documented schema and the SQL
+output cannot drift apart (``tests/providers/test_api_services.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Iterator
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON, Distance
+from django.contrib.gis.geos import Point
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, JSONObject, Round
+from django.utils import timezone
+
+from ..models import Category, Contact, Location, ServiceAtLocation, TargetGroup
+from .serializers import (
+    CategoryBriefSerializer,
+    InternalEmbeddedContactSerializer,
+    LocationBriefSerializer,
+    PublicEmbeddedContactSerializer,
+    TargetGroupBriefSerializer,
+)
+
+COORDINATE_PRECISION = 6  # about 0.1 m
+
+
+def _object(fields: Iterable[str], prefix: str = "") -> JSONObject:
+    return JSONObject(**{name: F(f"{prefix}{name}") for name in fields})
+
+
+def stale_limit() -> datetime.date:
+    return timezone.localdate() - datetime.timedelta(days=settings.ATLAS_VERIFICATION_MAX_AGE_DAYS)
+
+
+def _contacts(service_ref: str, internal: bool) -> ArraySubquery:
+    serializer = InternalEmbeddedContactSerializer if internal else PublicEmbeddedContactSerializer
+    contacts = Contact.objects.filter(service_id=OuterRef(service_ref))
+    if not internal:
+        contacts = contacts.public()
+    return ArraySubquery(
+        contacts.order_by("name", "pk").values(json=_object(serializer.Meta.fields))
+    )
+
+
+def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict:
+    """JSON expressions of a service's properties; ``prefix`` leads from the queried model
+    to the service (``"service__"`` or ``""``), ``service_ref`` names its id column."""
+    p = prefix
+    categories = ArraySubquery(
+        Category.objects.filter(services=OuterRef(service_ref))
+        .order_by("sort_order", "name")
+        .values(json=_object(CategoryBriefSerializer.Meta.fields))
+    )
+    target_groups = ArraySubquery(
+        TargetGroup.objects.filter(services=OuterRef(service_ref))
+        .order_by("sort_order", "name")
+        .values(json=_object(TargetGroupBriefSerializer.Meta.fields))
+    )
+    limit = stale_limit()
+    return {
+        "id": F(service_ref),
+        "name": F(f"{p}name"),
+        "description": F(f"{p}description"),
+        "organization": JSONObject(id=F(f"{p}organization_id"), name=F(f"{p}organization__name")),
+        "categories": categories,
+        "target_groups": target_groups,
+        "min_age": F(f"{p}min_age"),
+        "max_age": F(f"{p}max_age"),
+        "languages": F(f"{p}languages"),
+        "is_free": F(f"{p}is_free"),
+        "fees": F(f"{p}fees"),
+        "opening_hours": F(f"{p}opening_hours"),
+        "website": F(f"{p}website"),
+        "email": F(f"{p}email"),
+        "phone": F(f"{p}phone"),
+        "contacts": _contacts(service_ref, internal),
+        "last_verified": F(f"{p}last_verified"),
+        "is_stale": Case(
+            When(
+                Q(**{f"{p}last_verified__isnull": True}) | Q(**{f"{p}last_verified__lt": limit}),
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        "updated_at": F(f"{p}updated_at"),
+    }
+
+
+def _point_json(field: str):
+    return Cast(AsGeoJSON(field, precision=COORDINATE_PRECISION), JSONField())
+
+
+def _annotate_features(rows: QuerySet, near: Point | None, internal: bool) -> QuerySet:
+    properties = service_properties("service__", "service_id", internal=internal)
+    properties["location"] = _object(LocationBriefSerializer.Meta.fields, "location__")
+    if near is not None:
+        properties["distance"] = Round(Distance("location__point", near), 1)
+    feature = JSONObject(
+        type=Value("Feature"),
+        id=F("pk"),
+        geometry=_point_json("location__point"),
+        properties=JSONObject(**properties),
+    )
+    return rows.annotate(feature=Cast(feature, TextField()))
+
+
+def _rows(services, locations: QuerySet[Location] | None) -> QuerySet:
+    rows = ServiceAtLocation.objects.filter(service_id__in=services)
+    if locations is not None:
+        rows = rows.filter(location_id__in=locations.values("pk"))
+    return rows
+
+
+def page_features(
+    service_ids: list[int],
+    *,
+    locations: QuerySet[Location] | None = None,
+    near: Point | None = None,
+    internal: bool = False,
+) -> list[str]:
+    """Feature texts, one per offered location (restricted to ``locations`` when the
+    request filtered on location), in the order of ``service_ids``."""
+    position = {pk: i for i, pk in enumerate(service_ids)}
+    rows = (
+        _annotate_features(_rows(service_ids, locations), near, internal)
+        .order_by("service_id", "location__name", "pk")
+        .values_list("service_id", "feature")
+    )
+    return [text for _, text in sorted(rows, key=lambda row: position[row[0]])]
+
+
+def export_features(
+    services: QuerySet,
+    *,
+    locations: QuerySet[Location] | None = None,
+    near: Point | None = None,
+    internal: bool = False,
+    chunk_size: int = 2000,
+) -> Iterator[str]:
+    """Feature texts of every service in ``services`` (already filtered), streamed."""
+    rows = _annotate_features(_rows(services.order_by().values("pk"), locations), near, internal)
+    yield from (
+        rows.order_by("service__name", "service_id", "pk")
+        .values_list("feature", flat=True)
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
+    """One service as a Feature: its locations' points as (Multi)Point, the locations listed."""
+    from ..models import Service
+
+    properties = service_properties("", "pk", internal=internal)
+    properties["locations"] = ArraySubquery(
+        Location.objects.filter(services=OuterRef("pk"))
+        .order_by("name", "pk")
+        .values(
+            json=JSONObject(
+                **{name: F(name) for name in LocationBriefSerializer.Meta.fields},
+                point=_point_json("point"),
+            )
+        )
+    )
+    feature = JSONObject(
+        type=Value("Feature"),
+        id=F("pk"),
+        properties=JSONObject(**properties),
+    )
+    row = (
+        Service.objects.filter(pk=service_id)
+        .annotate(feature=Cast(feature, TextField()))
+        .values_list("feature", flat=True)
+        .first()
+    )
+    if row is None:
+        return None
+    return _with_geometry(row)
+
+
+def _with_geometry(feature_text: str) -> str:
+    """Add the geometry: the single location's Point, or a MultiPoint of all of them."""
+    feature = json.loads(feature_text)
+    points = [loc["point"]["coordinates"] for loc in feature["properties"]["locations"]]
+    if not points:
+        feature["geometry"] = None
+    elif len(points) == 1:
+        feature["geometry"] = {"type": "Point", "coordinates": points[0]}
+    else:
+        feature["geometry"] = {"type": "MultiPoint", "coordinates": points}
+    return json.dumps(feature, ensure_ascii=False)

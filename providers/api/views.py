@@ -1,0 +1,312 @@
+"""Viewsets of the provider API: services (GeoJSON), organisations, locations, contacts,
+categories and target groups. Views parse input and render; queries live in models,
+filters in ``providers.filters``, GeoJSON assembly in ``geojson.py``."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef
+from django.http import Http404, StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from atlas.api_tools import (
+    GeoJSONRenderer,
+    RawJSONRenderer,
+    StrictGeoJSONPagination,
+    StrictPageNumberPagination,
+    feature_collection,
+    page_links,
+    parse_page,
+)
+
+from ..filters import ServiceFilterSet
+from ..models import Category, Contact, Location, Organization, Service, TargetGroup
+from ..permissions import can_see_internal_contacts
+from ..rules import can_edit_everything
+from . import exports, geojson
+from .permissions import ReadAnyoneWriteByRules, may_write_for
+from .serializers import (
+    CategoryTreeSerializer,
+    InternalContactSerializer,
+    LocationSerializer,
+    OrganizationSerializer,
+    PublicContactSerializer,
+    ServiceDetailFeatureSerializer,
+    ServiceExportSerializer,
+    ServiceFeatureCollectionSerializer,
+    ServiceWriteSerializer,
+    TargetGroupSerializer,
+)
+
+SERVICE_PAGE_SIZE = 100
+
+
+def validated_filterset(request, queryset) -> ServiceFilterSet:
+    filterset = ServiceFilterSet(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Services as GeoJSON, one feature per location"),
+        responses={200: ServiceFeatureCollectionSerializer},
+    ),
+    retrieve=extend_schema(
+        summary=_("One service as a GeoJSON Feature"),
+        responses={200: ServiceDetailFeatureSerializer},
+    ),
+    create=extend_schema(summary=_("Create a service")),
+    update=extend_schema(summary=_("Replace a service")),
+    partial_update=extend_schema(summary=_("Change a service")),
+    destroy=extend_schema(summary=_("Delete a service")),
+)
+class ServiceViewSet(viewsets.ModelViewSet):
+    """Published services. Reading is keyless; writing needs the organisation's rights."""
+
+    queryset = Service.objects.all()
+    serializer_class = ServiceWriteSerializer
+    permission_classes = [ReadAnyoneWriteByRules]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ServiceFilterSet
+    pagination_class = StrictPageNumberPagination
+
+    def get_renderers(self):
+        if self.action in ("list", "retrieve", "export_geojson"):
+            return [RawJSONRenderer(), GeoJSONRenderer()]
+        if self.action == "export_csv":
+            # JSON stays acceptable so that a 400 can still be read.
+            return [exports.CSVRenderer(), RawJSONRenderer()]
+        return super().get_renderers()
+
+    def get_queryset(self):
+        if self.action in ("list", "export_csv", "export_geojson"):
+            return Service.objects.published()
+        return Service.objects.visible_to(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        filterset = validated_filterset(request, self.get_queryset())
+        page, size = parse_page(request, SERVICE_PAGE_SIZE)
+        services = filterset.qs
+        count = services.count()
+        start = (page - 1) * size
+        ids = list(services.values_list("pk", flat=True)[start : start + size])
+        features = geojson.page_features(
+            ids,
+            locations=filterset.location_queryset() if filterset.has_location_filters else None,
+            near=filterset.near.point if filterset.near else None,
+            internal=can_see_internal_contacts(request.user),
+        )
+        next_url, previous_url = page_links(request, page, size, count)
+        return Response(
+            feature_collection(features, count=count, next=next_url, previous=previous_url)
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        service = self.get_object()
+        text = geojson.detail_feature(service.pk, internal=can_see_internal_contacts(request.user))
+        if text is None:
+            raise Http404
+        from atlas.api_tools import RawJSON
+
+        return Response(RawJSON(text))
+
+    def perform_create(self, serializer):
+        self._check_organization(serializer.validated_data.get("organization"), "add")
+        serializer.save()
+
+    def perform_update(self, serializer):
+        organization = serializer.validated_data.get("organization")
+        if organization is not None and organization != serializer.instance.organization:
+            self._check_organization(organization, "add")
+        serializer.save()
+
+    def _check_organization(self, organization, action_name: str) -> None:
+        if organization is None or not may_write_for(
+            self.request.user, Service, organization, action_name
+        ):
+            raise PermissionDenied(_("You may not edit services of this organisation."))
+
+    @extend_schema(
+        summary=_("Filtered services as CSV (one row per location)"),
+        responses={200: OpenApiResponse(OpenApiTypes.STR, description="text/csv")},
+    )
+    def export_csv(self, request):
+        filterset = validated_filterset(request, self.get_queryset())
+        response = StreamingHttpResponse(
+            exports.service_csv_lines(
+                filterset.qs,
+                locations=filterset.location_queryset() if filterset.has_location_filters else None,
+            ),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="angebote.csv"'
+        return response
+
+    @extend_schema(
+        summary=_("Filtered services as a complete GeoJSON download"),
+        responses={200: ServiceExportSerializer},
+    )
+    def export_geojson(self, request):
+        filterset = validated_filterset(request, self.get_queryset())
+        features = geojson.export_features(
+            filterset.qs,
+            locations=filterset.location_queryset() if filterset.has_location_filters else None,
+            near=filterset.near.point if filterset.near else None,
+            internal=can_see_internal_contacts(request.user),
+        )
+        response = StreamingHttpResponse(
+            exports.feature_collection_chunks(features),
+            content_type="application/geo+json",
+        )
+        response["Content-Disposition"] = 'attachment; filename="angebote.geojson"'
+        return response
+
+
+class OrganizationViewSet(viewsets.ModelViewSet):
+    """Organisations (Träger). The public sees those with published services."""
+
+    serializer_class = OrganizationSerializer
+    permission_classes = [ReadAnyoneWriteByRules]
+    pagination_class = StrictPageNumberPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        user = self.request.user
+        queryset = Organization.objects.order_by("name", "pk")
+        if user.has_perm("providers.view_organization"):
+            return queryset
+        return queryset.filter(
+            Exists(Service.objects.published().filter(organization_id=OuterRef("pk")))
+        )
+
+
+class LocationViewSet(viewsets.ModelViewSet):
+    """Locations (Standorte) as GeoJSON. The public sees those offering published services."""
+
+    serializer_class = LocationSerializer
+    permission_classes = [ReadAnyoneWriteByRules]
+    pagination_class = StrictGeoJSONPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        user = self.request.user
+        queryset = Location.objects.order_by("name", "pk")
+        if user.has_perm("providers.view_location"):
+            return queryset
+        return queryset.filter(
+            Exists(
+                Service.objects.published().filter(serviceatlocation__location_id=OuterRef("pk"))
+            )
+        )
+
+    def perform_create(self, serializer):
+        self._check_organization(serializer.validated_data.get("organization"))
+        serializer.save()
+
+    def perform_update(self, serializer):
+        organization = serializer.validated_data.get(
+            "organization", serializer.instance.organization
+        )
+        if organization != serializer.instance.organization:
+            self._check_organization(organization)
+        serializer.save()
+
+    def _check_organization(self, organization) -> None:
+        user = self.request.user
+        if organization is None:
+            # Locations without an organisation are shared; only the Redaktion keeps them.
+            if not can_edit_everything.test(user):
+                raise PermissionDenied(_("Give the organisation the location belongs to."))
+            return
+        if not may_write_for(user, Location, organization):
+            raise PermissionDenied(_("You may not edit locations of this organisation."))
+
+
+class ContactViewSet(viewsets.ModelViewSet):
+    """Contact persons. Anonymous users see public ones; caseworkers also internal ones
+    with their internal phone numbers (a separate serializer)."""
+
+    permission_classes = [ReadAnyoneWriteByRules]
+    pagination_class = StrictPageNumberPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.request.user).order_by("name", "pk")
+
+    def get_serializer_class(self):
+        if self.request is not None and (
+            can_see_internal_contacts(self.request.user)
+            or self.request.method not in ("GET", "HEAD", "OPTIONS")
+        ):
+            return InternalContactSerializer
+        return PublicContactSerializer
+
+    def perform_create(self, serializer):
+        organization = serializer.validated_data.get("organization")
+        if not may_write_for(self.request.user, Contact, organization):
+            raise PermissionDenied(_("You may not edit contacts of this organisation."))
+        serializer.save()
+
+    def perform_update(self, serializer):
+        organization = serializer.validated_data.get(
+            "organization", serializer.instance.organization
+        )
+        if organization != serializer.instance.organization and not may_write_for(
+            self.request.user, Contact, organization
+        ):
+            raise PermissionDenied(_("You may not edit contacts of this organisation."))
+        serializer.save()
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("The category tree (top-level categories with children)"))
+)
+class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Service categories as a tree; ``category=`` filters include sub-categories."""
+
+    serializer_class = CategoryTreeSerializer
+    lookup_field = "slug"
+    pagination_class = None
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return Category.objects.order_by("sort_order", "name")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        by_parent: dict[int, list[Category]] = {}
+        for category in Category.objects.order_by("sort_order", "name"):
+            by_parent.setdefault(category.parent_id, []).append(category)
+        context["children_by_parent"] = by_parent
+        return context
+
+    def list(self, request, *args, **kwargs):
+        context = self.get_serializer_context()
+        roots = context["children_by_parent"].get(None, [])
+        return Response(CategoryTreeSerializer(roots, many=True, context=context).data)
+
+
+class TargetGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TargetGroupSerializer
+    lookup_field = "slug"
+    pagination_class = None
+    filter_backends: list = []
+    queryset = TargetGroup.objects.order_by("sort_order", "name")
+
+
+__all__ = [
+    "CategoryViewSet",
+    "ContactViewSet",
+    "LocationViewSet",
+    "OrganizationViewSet",
+    "ServiceViewSet",
+    "TargetGroupViewSet",
+    "status",
+]

@@ -1,0 +1,525 @@
+"""The service filter shared by the REST API and the HTML pages.
+
+``ServiceFilterSet`` is a plain django-filter FilterSet: DRF uses it through
+``DjangoFilterBackend`` (invalid input becomes HTTP 400 keyed by the parameter
+name), and a Django view uses it directly::
+
+    filterset = ServiceFilterSet(request.GET, queryset=Service.objects.published())
+    if not filterset.is_valid():
+        ...  # filterset.errors maps each bad parameter to messages
+    services = filterset.qs
+
+Filters on a location (``bbox``, ``near``, ``area``, ``wheelchair``) must hold
+for the same location of a service; ``filterset.location_queryset()`` returns the
+matching locations so a map shows only the markers that matched.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.contrib.gis.geos import Point, Polygon
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from planning_areas.models import Area
+
+from .models import Category, Location, Organization, Service, TargetGroup
+
+MAX_LIST_ITEMS = 50
+MAX_QUERY_LENGTH = 200
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def max_bbox_span() -> float:
+    """Largest allowed bbox width/height in degrees (ATLAS_API_MAX_BBOX_DEGREES)."""
+    return float(_setting("ATLAS_API_MAX_BBOX_DEGREES", 2.0))
+
+
+def max_radius() -> int:
+    """Largest allowed ``radius`` in metres (ATLAS_API_MAX_RADIUS_METRES)."""
+    return int(_setting("ATLAS_API_MAX_RADIUS_METRES", 50_000))
+
+
+DEFAULT_RADIUS = 2_000
+
+
+def _numbers(value: str, count: int, example: str) -> list[float]:
+    parts = [p.strip() for p in str(value).split(",")]
+    if len(parts) != count:
+        raise forms.ValidationError(
+            _("Expected %(count)d comma-separated numbers, e.g. %(example)s."),
+            code="invalid",
+            params={"count": count, "example": example},
+        )
+    numbers = []
+    for part in parts:
+        try:
+            number = float(part)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise forms.ValidationError(
+                _("“%(part)s” is not a number; expected e.g. %(example)s."),
+                code="invalid",
+                params={"part": part[:30], "example": example},
+            )
+        numbers.append(number)
+    return numbers
+
+
+def _check_lon_lat(lon: float, lat: float) -> None:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise forms.ValidationError(
+            _(
+                "Coordinates out of range: longitude must lie between -180 and 180, "
+                "latitude between -90 and 90 (WGS84, longitude first)."
+            ),
+            code="out_of_range",
+        )
+
+
+class LonLatField(forms.CharField):
+    """``LON,LAT`` in WGS84 → ``Point``."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        lon, lat = _numbers(value, 2, "13.40,52.52")
+        _check_lon_lat(lon, lat)
+        return Point(lon, lat, srid=4326)
+
+
+class BBoxField(forms.CharField):
+    """``minlon,minlat,maxlon,maxlat`` in WGS84 → ``Polygon``."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        minlon, minlat, maxlon, maxlat = _numbers(value, 4, "13.30,52.45,13.50,52.55")
+        _check_lon_lat(minlon, minlat)
+        _check_lon_lat(maxlon, maxlat)
+        if minlon >= maxlon or minlat >= maxlat:
+            raise forms.ValidationError(
+                _("minlon must be below maxlon and minlat below maxlat."), code="invalid"
+            )
+        span = max_bbox_span()
+        if maxlon - minlon > span or maxlat - minlat > span:
+            raise forms.ValidationError(
+                _("The box may span at most %(span)s degrees in each direction."),
+                code="too_large",
+                params={"span": span},
+            )
+        return Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
+
+
+class StrictBooleanField(forms.CharField):
+    """true/false (also 1/0, yes/no): anything else is an error, not "no filter"."""
+
+    TRUE = frozenset({"true", "1", "yes", "ja"})
+    FALSE = frozenset({"false", "0", "no", "nein"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in ("", None):
+            return None
+        value = value.strip().lower()
+        if value in self.TRUE:
+            return True
+        if value in self.FALSE:
+            return False
+        raise forms.ValidationError(_("Expected true or false."), code="invalid")
+
+
+class CommaListField(forms.CharField):
+    """A comma-separated list of short tokens (slugs, ids, ``layer:code`` keys)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items:
+            return None
+        if len(items) > MAX_LIST_ITEMS:
+            raise forms.ValidationError(
+                _("At most %(max)d values are allowed."),
+                code="too_many",
+                params={"max": MAX_LIST_ITEMS},
+            )
+        if any(len(item) > 120 for item in items):
+            raise forms.ValidationError(_("A value is too long."), code="too_long")
+        return items
+
+
+class DateOrDateTimeField(forms.CharField):
+    """An ISO 8601 date (``2025-01-31``) or date-time (``2025-01-31T12:00:00+01:00``)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        try:
+            moment = parse_datetime(value)
+            day = None if moment else parse_date(value)
+        except ValueError:
+            moment = day = None
+        if moment is None and day is not None:
+            moment = datetime.datetime.combine(day, datetime.time.min)
+        if moment is None:
+            raise forms.ValidationError(
+                _("Expected an ISO 8601 date or date-time, e.g. 2025-01-31 or 2025-01-31T12:00Z."),
+                code="invalid",
+            )
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CommaListFilter(django_filters.Filter):
+    field_class = CommaListField
+
+
+@extend_schema_field({"type": "string", "example": "13.30,52.45,13.50,52.55"})
+class BBoxFilter(django_filters.Filter):
+    field_class = BBoxField
+
+
+@extend_schema_field({"type": "string", "example": "13.40,52.52"})
+class LonLatFilter(django_filters.Filter):
+    field_class = LonLatField
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrDateTimeFilter(django_filters.Filter):
+    field_class = DateOrDateTimeField
+
+
+class ServiceFilterForm(forms.Form):
+    """Checks between parameters: ``radius`` needs ``near`` and has a ceiling."""
+
+    def clean(self):
+        data = super().clean()
+        radius = data.get("radius")
+        if radius is not None:
+            if not data.get("near") and "near" not in self.errors:
+                self.add_error("radius", _("radius needs near=LON,LAT."))
+            elif radius > max_radius():
+                self.add_error(
+                    "radius",
+                    _("The radius may be at most %(max)d metres.") % {"max": max_radius()},
+                )
+        return data
+
+
+@dataclass(frozen=True)
+class Near:
+    point: Point
+    radius: float
+
+
+def _resolve_slugs(model, items: list[str], param: str, listing: str) -> list:
+    """Objects for slugs (or numeric ids); unknown ones raise naming the parameter."""
+    ids = {int(i) for i in items if i.isdigit()}
+    slugs = {i for i in items if not i.isdigit()}
+    found = list(model.objects.filter(pk__in=ids)) + list(model.objects.filter(slug__in=slugs))
+    known = {str(o.pk) for o in found} | {o.slug for o in found}
+    unknown = [i for i in items if i not in known]
+    if unknown:
+        raise forms.ValidationError(
+            _("Unknown %(param)s: %(values)s. Use the slugs listed at %(listing)s."),
+            code="unknown",
+            params={"param": param, "values": ", ".join(unknown[:5]), "listing": listing},
+        )
+    return found
+
+
+def resolve_area_keys(items: list[str]) -> list[Area]:
+    """Areas for ids (``123``) or official keys (``layer-slug:code``)."""
+    areas = []
+    unknown = []
+    for item in items:
+        if item.isdigit():
+            area = Area.objects.filter(pk=int(item)).first()
+        elif ":" in item:
+            layer, code = item.split(":", 1)
+            area = Area.objects.by_key(layer, code).first()
+        else:
+            area = None
+        if area is None:
+            unknown.append(item)
+        else:
+            areas.append(area)
+    if unknown:
+        raise forms.ValidationError(
+            _(
+                "Unknown area: %(values)s. Give an area id or layer:code, "
+                "e.g. bezirke:01 (see /api/v1/areas/)."
+            ),
+            code="unknown",
+            params={"values": ", ".join(unknown[:5])},
+        )
+    return areas
+
+
+class ServiceFilterSet(django_filters.FilterSet):
+    """Every public filter on services; parameter names are part of the API contract."""
+
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=MAX_QUERY_LENGTH,
+        help_text=_(
+            "Full-text search (German stemming) in name and description, tolerant of typos "
+            "and parts of compound words. At most 200 characters."
+        ),
+    )
+    category = CommaListFilter(
+        method="filter_category",
+        help_text=_(
+            "Category slugs or ids, comma-separated (at most 50); sub-categories are included."
+        ),
+    )
+    target_group = CommaListFilter(
+        method="filter_target_group",
+        help_text=_("Target group slugs or ids, comma-separated (at most 50)."),
+    )
+    organization = CommaListFilter(
+        method="filter_organization",
+        help_text=_("Organisation ids, comma-separated (at most 50)."),
+    )
+    area = CommaListFilter(
+        method="filter_area",
+        help_text=_(
+            "Planning areas as id or layer:code (e.g. bezirke:01), comma-separated; "
+            "services in their child areas are included."
+        ),
+    )
+    bbox = BBoxFilter(
+        method="filter_bbox",
+        help_text=_(
+            "minlon,minlat,maxlon,maxlat in WGS84; min below max, at most "
+            "ATLAS_API_MAX_BBOX_DEGREES (default 2) degrees wide and high."
+        ),
+    )
+    near = LonLatFilter(
+        method="filter_near",
+        help_text=_(
+            "LON,LAT in WGS84: only services within `radius` metres, sorted by distance; "
+            "each feature carries its distance in metres."
+        ),
+    )
+    radius = django_filters.NumberFilter(
+        method="filter_noop",
+        min_value=1,
+        help_text=_(
+            "Search radius in metres for `near`, 1 to ATLAS_API_MAX_RADIUS_METRES "
+            "(default 50000); 2000 if omitted."
+        ),
+    )
+    age = django_filters.NumberFilter(
+        method="filter_age",
+        min_value=0,
+        max_value=120,
+        help_text=_("An age in years (0–120): services whose age range includes it."),
+    )
+    free = StrictBooleanFilter(
+        method="filter_free",
+        help_text=_("true: only free services; false: only services with fees."),
+    )
+    wheelchair = CommaListFilter(
+        method="filter_wheelchair",
+        help_text=_(
+            "Wheelchair access of the location: yes, limited, no, unknown (comma-separated); "
+            "true means yes."
+        ),
+    )
+    open_now = StrictBooleanFilter(
+        method="filter_open_now",
+        help_text=_(
+            "true: services open at this moment by their opening hours; false: closed now "
+            "or without opening hours."
+        ),
+    )
+    modified_since = DateOrDateTimeFilter(
+        method="filter_modified_since",
+        help_text=_("ISO 8601 date or date-time: services changed at or after it."),
+    )
+
+    class Meta:
+        model = Service
+        fields: list[str] = []
+        form = ServiceFilterForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.location_filters: dict[str, object] = {}
+        self.near: Near | None = None
+        self.search: str | None = None
+
+    # -- service-level filters ---------------------------------------------------------
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+    def filter_q(self, queryset, name, value):
+        value = " ".join(value.split())
+        if not value:
+            return queryset
+        self.search = value
+        return queryset.search(value)
+
+    def filter_category(self, queryset, name, value):
+        try:
+            categories = _resolve_slugs(Category, value, "category", "/api/v1/categories/")
+        except forms.ValidationError as exc:
+            raise _ParameterError(name, exc) from None
+        ids: set[int] = set()
+        for category in categories:
+            ids |= category.descendant_ids()
+        return queryset.in_category_ids(ids)
+
+    def filter_target_group(self, queryset, name, value):
+        try:
+            groups = _resolve_slugs(TargetGroup, value, "target_group", "/api/v1/target-groups/")
+        except forms.ValidationError as exc:
+            raise _ParameterError(name, exc) from None
+        return queryset.for_target_group_ids({g.pk for g in groups})
+
+    def filter_organization(self, queryset, name, value):
+        if not all(item.isdigit() for item in value):
+            raise _ParameterError(
+                name, forms.ValidationError(_("Expected organisation ids (whole numbers)."))
+            )
+        ids = {int(item) for item in value}
+        known = set(Organization.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if ids - known:
+            raise _ParameterError(
+                name,
+                forms.ValidationError(
+                    _("Unknown organisation id: %(ids)s (see /api/v1/organizations/).")
+                    % {"ids": ", ".join(str(i) for i in sorted(ids - known)[:5])}
+                ),
+            )
+        return queryset.filter(organization_id__in=ids)
+
+    def filter_age(self, queryset, name, value):
+        if value != int(value):
+            raise _ParameterError(name, forms.ValidationError(_("Expected a whole number.")))
+        return queryset.for_age(int(value))
+
+    def filter_free(self, queryset, name, value):
+        return queryset.filter(is_free=value)
+
+    def filter_open_now(self, queryset, name, value):
+        return queryset.open_at(timezone.localtime(), is_open=value)
+
+    def filter_modified_since(self, queryset, name, value):
+        return queryset.filter(updated_at__gte=value)
+
+    # -- location-level filters: collected, applied together in filter_queryset ---------
+
+    def filter_area(self, queryset, name, value):
+        try:
+            areas = resolve_area_keys(value)
+        except forms.ValidationError as exc:
+            raise _ParameterError(name, exc) from None
+        self.location_filters["area_ids"] = Area.objects.descendant_ids(areas)
+        return queryset
+
+    def filter_bbox(self, queryset, name, value):
+        self.location_filters["bbox"] = value
+        return queryset
+
+    def filter_near(self, queryset, name, value):
+        radius = self.form.cleaned_data.get("radius") or DEFAULT_RADIUS
+        self.near = Near(value, float(radius))
+        self.location_filters["near"] = self.near
+        return queryset
+
+    def filter_wheelchair(self, queryset, name, value):
+        allowed = {choice.value for choice in Location.Wheelchair}
+        values = {"yes" if v.lower() == "true" else v.lower() for v in value}
+        if values - allowed:
+            raise _ParameterError(
+                name,
+                forms.ValidationError(
+                    _("Allowed values: %(allowed)s.") % {"allowed": ", ".join(sorted(allowed))}
+                ),
+            )
+        self.location_filters["wheelchair"] = values
+        return queryset
+
+    def filter_queryset(self, queryset):
+        self.location_filters = {}
+        self.near = None
+        self.search = None
+        try:
+            queryset = super().filter_queryset(queryset)
+        except _ParameterError as exc:
+            # Surface as a form error so DRF answers 400 and HTML views can show it.
+            self.form.add_error(exc.name, exc.error)
+            raise exc.as_validation_error() from None
+        if self.location_filters:
+            queryset = queryset.with_location_in(self.location_queryset())
+        if self.near:
+            queryset = queryset.annotate_distance(self.near.point, self.location_queryset())
+            return queryset.order_by("distance", "name", "pk")
+        if self.search:
+            return queryset.order_by("-rank", "name", "pk")
+        return queryset.order_by("name", "pk")
+
+    def location_queryset(self) -> QuerySet[Location]:
+        """Locations satisfying every location-level filter (all locations if none)."""
+        f = self.location_filters
+        return Location.objects.matching(
+            bbox=f.get("bbox"),
+            near=(f["near"].point, f["near"].radius) if "near" in f else None,
+            area_ids=f.get("area_ids"),
+            wheelchair=f.get("wheelchair"),
+        )
+
+    @property
+    def has_location_filters(self) -> bool:
+        return bool(self.location_filters)
+
+    def is_valid(self) -> bool:
+        """Validate the parameters, including those only checkable against the database."""
+        if not super().is_valid():
+            return False
+        try:
+            self.qs  # noqa: B018 - resolving slugs and keys may add errors
+        except forms.ValidationError:
+            return False
+        return not self.form.errors
+
+
+class _ParameterError(Exception):
+    """A filter method's error, carried out of django-filter with its parameter name."""
+
+    def __init__(self, name: str, error: forms.ValidationError):
+        super().__init__(name)
+        self.name = name
+        self.error = error
+
+    def as_validation_error(self) -> forms.ValidationError:
+        return forms.ValidationError({self.name: self.error.messages})

@@ -1,0 +1,218 @@
+"""/api/v1/services/: GeoJSON list, detail, filters through HTTP, exports."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.contrib.gis.geos import Point
+from rest_framework.test import APIClient
+
+from providers.models import Contact, Service
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    LocationFactory,
+    ServiceFactory,
+    TargetGroupFactory,
+)
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/services/"
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+def body(response):
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode()
+
+
+def get_json(client, url, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200, body(response)
+    return json.loads(body(response))
+
+
+def at(lon, lat, **kwargs):
+    return LocationFactory(point=Point(lon, lat, srid=4326), **kwargs)
+
+
+def test_list_is_a_feature_collection_with_one_feature_per_location(client):
+    service = ServiceFactory(
+        name="Stadtteilzentrum",
+        locations=[at(13.40, 52.52, name="Haus A"), at(13.41, 52.53, name="Haus B")],
+        categories=[CategoryFactory(slug="stadtteilzentrum")],
+        opening_hours="Mo-Fr 09:00-17:00",
+    )
+    service.target_groups.add(TargetGroupFactory(slug="alle"))
+    data = get_json(client, URL)
+    assert data["type"] == "FeatureCollection"
+    assert data["count"] == 1
+    assert [f["properties"]["location"]["name"] for f in data["features"]] == ["Haus A", "Haus B"]
+    feature = data["features"][0]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [13.4, 52.52]}
+    props = feature["properties"]
+    assert props["id"] == service.pk
+    assert props["organization"] == {
+        "id": service.organization_id,
+        "name": service.organization.name,
+    }
+    assert [c["slug"] for c in props["categories"]] == ["stadtteilzentrum"]
+    assert [t["slug"] for t in props["target_groups"]] == ["alle"]
+    assert props["opening_hours"] == "Mo-Fr 09:00-17:00"
+    assert props["is_stale"] is False
+    assert props["last_verified"] == service.last_verified.isoformat()
+
+
+def test_stale_flag_follows_last_verification(client):
+    ServiceFactory(last_verified=None, locations=[at(13.4, 52.5)])
+    props = get_json(client, URL)["features"][0]["properties"]
+    assert props["is_stale"] is True and props["last_verified"] is None
+
+
+def test_unpublished_services_never_appear_to_anonymous_users(client):
+    ServiceFactory(status=Service.Status.DRAFT, locations=[at(13.4, 52.5)])
+    ServiceFactory(status=Service.Status.ARCHIVED, locations=[at(13.4, 52.5)])
+    draft = ServiceFactory(status=Service.Status.DRAFT)
+    assert get_json(client, URL)["count"] == 0
+    assert client.get(f"{URL}{draft.pk}/").status_code == 404
+
+
+def test_anonymous_sees_only_public_contacts_embedded(client):
+    service = ServiceFactory(locations=[at(13.4, 52.5)])
+    ContactFactory(
+        organization=service.organization,
+        service=service,
+        name="Öffentlich",
+        visibility=Contact.Visibility.PUBLIC,
+        publication_consent_date="2025-01-01",
+    )
+    ContactFactory(organization=service.organization, service=service, name="Intern")
+    contacts = get_json(client, URL)["features"][0]["properties"]["contacts"]
+    assert [c["name"] for c in contacts] == ["Öffentlich"]
+    assert "internal_phone" not in contacts[0]
+
+
+def test_caseworker_sees_internal_contacts_with_internal_phone(client, caseworker):
+    service = ServiceFactory(locations=[at(13.4, 52.5)])
+    ContactFactory(organization=service.organization, service=service, internal_phone="030 999-77")
+    client.force_authenticate(caseworker)
+    contacts = get_json(client, URL)["features"][0]["properties"]["contacts"]
+    assert contacts[0]["internal_phone"] == "030 999-77"
+    assert contacts[0]["visibility"] == "internal"
+
+
+def test_pagination_counts_services_and_links_pages(client):
+    for i in range(5):
+        ServiceFactory(name=f"Angebot {i}", locations=[at(13.4, 52.5)])
+    page = get_json(client, URL, page_size=2, page=2)
+    assert page["count"] == 5
+    assert [f["properties"]["name"] for f in page["features"]] == ["Angebot 2", "Angebot 3"]
+    assert "page=3" in page["next"] and page["previous"]
+
+
+def test_filters_work_over_http(client):
+    near = ServiceFactory(name="Nah", locations=[at(13.401, 52.52)])
+    ServiceFactory(name="Fern", locations=[at(13.5, 52.52)])
+    data = get_json(client, URL, near="13.4,52.52", radius=500)
+    assert [f["properties"]["id"] for f in data["features"]] == [near.pk]
+    assert 60 < data["features"][0]["properties"]["distance"] < 75
+
+
+def test_bbox_returns_only_the_locations_inside(client):
+    ServiceFactory(locations=[at(13.40, 52.52, name="drin"), at(13.60, 52.40, name="draußen")])
+    data = get_json(client, URL, bbox="13.3,52.5,13.5,52.6")
+    assert [f["properties"]["location"]["name"] for f in data["features"]] == ["drin"]
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "13.5,52,13.4,52.5"}, "bbox"),
+        ({"bbox": "0,0,10,10"}, "bbox"),
+        ({"near": "13.4,95"}, "near"),
+        ({"near": "13.4,52.5", "radius": "-1"}, "radius"),
+        ({"near": "13.4,52.5", "radius": "1e12"}, "radius"),
+        ({"category": "unbekannt"}, "category"),
+        ({"page": "abc"}, "page"),
+        ({"page": "0"}, "page"),
+        ({"page_size": "100000"}, "page_size"),
+        ({"free": "vielleicht"}, "free"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_parameter(client, params, parameter):
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    assert parameter in response.json()
+
+
+def test_detail_is_a_feature_with_all_locations(client):
+    service = ServiceFactory(locations=[at(13.40, 52.52), at(13.41, 52.53)])
+    data = get_json(client, f"{URL}{service.pk}/")
+    assert data["type"] == "Feature" and data["id"] == service.pk
+    assert data["geometry"]["type"] == "MultiPoint"
+    assert len(data["properties"]["locations"]) == 2
+
+
+def test_csv_export_has_one_row_per_location_and_defuses_formulas(client):
+    ServiceFactory(name="=HYPERLINK(1)", locations=[at(13.40, 52.52), at(13.41, 52.53)])
+    response = client.get(f"{URL}export.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(body(response).lstrip("\ufeff"))))
+    assert len(rows) == 2
+    assert rows[0]["name"] == "'=HYPERLINK(1)"
+    assert rows[0]["longitude"] == "13.4"
+
+
+def test_geojson_export_contains_every_filtered_service(client):
+    for i in range(3):
+        ServiceFactory(name=f"Kita {i}", locations=[at(13.4, 52.5)])
+    ServiceFactory(name="Bibliothek", locations=[at(13.4, 52.5)])
+    response = client.get(f"{URL}export.geojson", {"q": "Kita"})
+    assert response.status_code == 200
+    data = json.loads(body(response))
+    assert data["type"] == "FeatureCollection"
+    assert sorted(f["properties"]["name"] for f in data["features"]) == [
+        "Kita 0",
+        "Kita 1",
+        "Kita 2",
+    ]
+
+
+def test_exports_reject_bad_filters(client):
+    assert client.get(f"{URL}export.geojson", {"bbox": "x"}).status_code == 400
+    assert client.get(f"{URL}export.csv", {"bbox": "x"}).status_code == 400
+
+
+def test_list_runs_a_constant_number_of_queries(client, django_assert_max_num_queries):
+    def make(n):
+        for _ in range(n):
+            service = ServiceFactory(
+                locations=[at(13.4, 52.5), at(13.5, 52.5)],
+                categories=[CategoryFactory()],
+            )
+            ContactFactory(
+                organization=service.organization,
+                service=service,
+                visibility=Contact.Visibility.PUBLIC,
+                publication_consent_date="2025-01-01",
+            )
+
+    make(2)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL)
+    make(20)
+    with CaptureQueriesContext(connection) as many:
+        data = get_json(client, URL)
+    assert data["count"] == 22 and len(data["features"]) == 44
+    assert len(many) == len(few)
+    assert len(many) <= 4

@@ -1,0 +1,202 @@
+"""ServiceFilterSet used directly, as a plain Django view would."""
+
+import datetime
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.http import QueryDict
+from django.utils import timezone
+
+from planning_areas.models import Area
+from providers.filters import ServiceFilterSet
+from providers.models import Location, Service
+from tests.factories import (
+    AreaFactory,
+    CategoryFactory,
+    LayerFactory,
+    LocationFactory,
+    OrganizationFactory,
+    ServiceFactory,
+    TargetGroupFactory,
+    square,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def run(query: str, queryset=None):
+    filterset = ServiceFilterSet(QueryDict(query), queryset=queryset or Service.objects.published())
+    assert filterset.is_valid(), dict(filterset.errors)
+    return list(filterset.qs)
+
+
+def errors(query: str) -> dict:
+    filterset = ServiceFilterSet(QueryDict(query), queryset=Service.objects.published())
+    assert not filterset.is_valid()
+    return dict(filterset.errors)
+
+
+def at(lon, lat, **kwargs):
+    return LocationFactory(point=Point(lon, lat, srid=4326), **kwargs)
+
+
+def test_q_finds_stemmed_german_words():
+    hit = ServiceFactory(name="Beratung für Kinder", description="")
+    ServiceFactory(name="Seniorentreff", description="Kaffee")
+    assert run("q=Kind") == [hit]
+
+
+def test_q_tolerates_typos_and_parts_of_compound_words():
+    hit = ServiceFactory(name="Familienzentrum am Park", description="")
+    ServiceFactory(name="Bibliothek", description="")
+    assert run("q=Famielienzentrum") == [hit]
+    assert run("q=zentrum") == [hit]
+
+
+def test_q_orders_name_hits_before_description_hits():
+    in_description = ServiceFactory(name="Treffpunkt", description="Hilfe bei Schulden")
+    in_name = ServiceFactory(name="Schuldnerberatung", description="")
+    assert run("q=Schulden")[:2] == [in_name, in_description] or run("q=Schulden") == [
+        in_name,
+        in_description,
+    ]
+
+
+def test_category_includes_sub_categories():
+    parent = CategoryFactory(slug="familie")
+    child = CategoryFactory(slug="familienzentrum", parent=parent)
+    in_child = ServiceFactory(categories=[child])
+    ServiceFactory(categories=[CategoryFactory(slug="senioren")])
+    assert run("category=familie") == [in_child]
+
+
+def test_category_lists_do_not_duplicate_services():
+    a, b = CategoryFactory(slug="a"), CategoryFactory(slug="b")
+    both = ServiceFactory(categories=[a, b])
+    assert run("category=a,b") == [both]
+
+
+def test_target_group_filter():
+    group = TargetGroupFactory(slug="kinder")
+    hit = ServiceFactory()
+    hit.target_groups.add(group)
+    ServiceFactory()
+    assert run("target_group=kinder") == [hit]
+
+
+def test_organization_filter():
+    organization = OrganizationFactory()
+    hit = ServiceFactory(organization=organization)
+    ServiceFactory()
+    assert run(f"organization={organization.pk}") == [hit]
+
+
+def test_area_by_key_includes_child_areas():
+    district_layer = LayerFactory(slug="bezirke")
+    district = AreaFactory(layer=district_layer, code="01", geometry=square(13.0, 52.0, 1.0))
+    child = AreaFactory(
+        layer=LayerFactory(slug="regionen", parent=district_layer),
+        code="0101",
+        parent=district,
+        geometry=square(13.2, 52.2, 0.1),
+    )
+    inside = ServiceFactory(locations=[at(13.25, 52.25)])
+    ServiceFactory(locations=[at(14.5, 53.5)])
+    # Membership only through the child, to prove children are followed.
+    Location.areas.through.objects.filter(area=district).delete()
+    assert run("area=bezirke:01") == [inside]
+    assert run(f"area={child.pk}") == [inside]
+
+
+def test_bbox_filter():
+    inside = ServiceFactory(locations=[at(13.40, 52.52)])
+    ServiceFactory(locations=[at(13.60, 52.40)])
+    assert run("bbox=13.3,52.5,13.5,52.6") == [inside]
+
+
+def test_near_sorts_by_distance_within_radius():
+    far = ServiceFactory(locations=[at(13.4100, 52.52)])  # about 680 m east
+    near = ServiceFactory(locations=[at(13.4010, 52.52)])  # about 70 m east
+    ServiceFactory(locations=[at(13.50, 52.52)])  # about 6.8 km
+    result = run("near=13.4,52.52&radius=1000")
+    assert result == [near, far]
+    assert 60 < result[0].distance < 80
+
+
+def test_location_filters_must_hold_for_the_same_location():
+    service = ServiceFactory(
+        locations=[
+            at(13.40, 52.52, wheelchair=Location.Wheelchair.NO),
+            at(13.60, 52.40, wheelchair=Location.Wheelchair.YES),
+        ]
+    )
+    assert run("bbox=13.3,52.5,13.5,52.6&wheelchair=yes") == []
+    assert run("bbox=13.5,52.3,13.7,52.45&wheelchair=yes") == [service]
+
+
+def test_age_free_and_wheelchair():
+    child = ServiceFactory(min_age=3, max_age=10, is_free=True, locations=[at(13.4, 52.5)])
+    ServiceFactory(min_age=14, max_age=27, is_free=True)
+    ServiceFactory(min_age=None, max_age=None, is_free=False, fees="5 €")
+    assert run("age=5&free=true") == [child]
+    Location.objects.update(wheelchair=Location.Wheelchair.LIMITED)
+    assert run("wheelchair=limited") == [child]
+    assert run("wheelchair=yes") == []
+
+
+def test_open_now_uses_opening_hours(monkeypatch):
+    always = ServiceFactory(opening_hours="24/7")
+    never = ServiceFactory(opening_hours="off")
+    no_hours = ServiceFactory(opening_hours="")
+    assert run("open_now=true") == [always]
+    assert set(run("open_now=false")) == {never, no_hours}
+
+
+def test_modified_since():
+    old = ServiceFactory()
+    Service.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=30)
+    )
+    new = ServiceFactory()
+    since = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
+    assert run(f"modified_since={since}") == [new]
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("bbox=13,52,14", "bbox"),
+        ("bbox=14,52,13,53", "bbox"),
+        ("bbox=10,50,15,55", "bbox"),
+        ("bbox=a,b,c,d", "bbox"),
+        ("bbox=13,52,13.5,95", "bbox"),
+        ("near=13.4", "near"),
+        ("near=200,52", "near"),
+        ("near=13.4,52.5&radius=-5", "radius"),
+        ("near=13.4,52.5&radius=100000000", "radius"),
+        ("radius=100", "radius"),
+        ("category=does-not-exist", "category"),
+        ("target_group=nobody", "target_group"),
+        ("organization=abc", "organization"),
+        ("organization=999999", "organization"),
+        ("area=nowhere:99", "area"),
+        ("area=garbage", "area"),
+        ("age=-1", "age"),
+        ("age=500", "age"),
+        ("age=2.5", "age"),
+        ("free=perhaps", "free"),
+        ("open_now=sometimes", "open_now"),
+        ("wheelchair=flying", "wheelchair"),
+        ("modified_since=yesterday", "modified_since"),
+        ("q=" + "x" * 201, "q"),
+    ],
+)
+def test_bad_parameters_are_errors_naming_the_parameter(query, parameter):
+    assert parameter in errors(query)
+
+
+def test_filterset_works_on_any_service_queryset():
+    draft = ServiceFactory(status=Service.Status.DRAFT, name="Entwurf Kinder")
+    assert run("q=Kinder", queryset=Service.objects.all()) == [draft]
+    assert run("q=Kinder") == []
+    assert Area.objects.count() == 0
