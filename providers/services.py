@@ -26,11 +26,14 @@ def upsert_by_key(
     *,
     key: str = "external_id",
     queryset: models.QuerySet | None = None,
+    user=None,
+    reason: str | None = None,
 ) -> tuple[dict[str, models.Model], UpsertResult]:
     """Create or update ``model`` objects so that each key's fields equal ``rows[key]``.
 
     Objects whose fields already match are left alone, so a repeated import
-    writes nothing (and records no history). Returns the objects by key.
+    writes nothing (and records no history). Every write is recorded in the
+    history with ``user`` and ``reason``. Returns the objects by key.
     """
     queryset = queryset if queryset is not None else model.objects.all()
     existing = {getattr(obj, key): obj for obj in queryset.filter(**{f"{key}__in": list(rows)})}
@@ -53,10 +56,19 @@ def upsert_by_key(
             result.unchanged += 1
     with transaction.atomic():
         if to_create:
-            bulk_create_with_history(to_create, model, batch_size=1000)
+            bulk_create_with_history(
+                to_create, model, batch_size=1000, default_user=user, default_change_reason=reason
+            )
             result.created = len(to_create)
         if to_update:
-            bulk_update_with_history(to_update, model, sorted(changed_fields), batch_size=1000)
+            bulk_update_with_history(
+                to_update,
+                model,
+                sorted(changed_fields),
+                batch_size=1000,
+                default_user=user,
+                default_change_reason=reason,
+            )
             result.updated = len(to_update)
     objects = {getattr(obj, key): obj for obj in queryset.filter(**{f"{key}__in": list(rows)})}
     return objects, result
