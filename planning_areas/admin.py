@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
-from providers.admin import AtlasGeoAdmin
+from providers.admin import AtlasGeoAdmin, ScopedAdmin
 
 from .models import Area, Layer, Responsibility
 
@@ -44,7 +43,7 @@ class AreaAdmin(AtlasGeoAdmin):
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(SimpleHistoryAdmin):
+class ResponsibilityAdmin(ScopedAdmin):
     list_display = ["contact", "area", "category", "valid_from", "valid_until"]
     list_filter = ["area__layer", "category"]
     list_select_related = ["contact", "area", "category"]

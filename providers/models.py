@@ -718,3 +718,7 @@ class Contact(TimeStamped):
             errors["service"] = _("The service must belong to the contact's organisation.")
         if errors:
             raise ValidationError(errors)
+
+
+# Models of the editorial workflow live in their own module; importing them here registers them.
+from .editorial import PendingChange, ProblemReport, ServiceDeletion  # noqa: E402, F401

@@ -67,3 +67,19 @@ for model in ("layer", "area", "responsibility"):
 
 rules.add_perm("providers", is_staff_reader)
 rules.add_perm("planning_areas", is_staff_reader)
+
+# Editorial workflow: editors review, restore and work through tickets; organisation
+# editors follow their own proposals.
+rules.add_perm("providers.view_pendingchange", can_edit_everything | is_organization_editor)
+rules.add_perm("providers.change_pendingchange", can_edit_everything)
+rules.add_perm("providers.add_pendingchange", rules.always_deny)
+rules.add_perm("providers.delete_pendingchange", can_edit_everything)
+for model in ("servicedeletion", "problemreport"):
+    rules.add_perm(f"providers.view_{model}", can_edit_everything)
+    rules.add_perm(f"providers.change_{model}", can_edit_everything)
+    rules.add_perm(f"providers.add_{model}", rules.always_deny)
+    rules.add_perm(f"providers.delete_{model}", can_edit_everything)
+
+# Import pages: editors may import anything; organisation editors their own services.
+rules.add_perm("providers.import_services", can_edit_everything | is_organization_editor)
+rules.add_perm("planning_areas.import_areas", can_edit_everything)

@@ -1,7 +1,7 @@
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
-from .models import Location
+from .models import Location, Service
 
 
 @receiver(post_save, sender=Location, dispatch_uid="location_refresh_areas")
@@ -13,3 +13,11 @@ def location_refresh_areas(sender, instance: Location, raw: bool = False, **kwar
     instance.is_outside_areas = (
         Location.objects.filter(pk=instance.pk).values_list("is_outside_areas", flat=True).get()
     )
+
+
+@receiver(pre_delete, sender=Service, dispatch_uid="service_remember_deletion")
+def service_remember_deletion(sender, instance: Service, **kwargs) -> None:
+    """Keep what a service was linked to, so that the deleted-services page can restore it."""
+    from .history import remember_deletion
+
+    remember_deletion(instance)

@@ -1,10 +1,10 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from leaflet.admin import LeafletGeoAdminMixin
-from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
-from .models import (
+from ..models import (
     Category,
     Contact,
     Location,
@@ -13,10 +13,9 @@ from .models import (
     ServiceAtLocation,
     TargetGroup,
 )
-
-
-class AtlasGeoAdmin(LeafletGeoAdminMixin, SimpleHistoryAdmin):
-    """Admin with django-leaflet map widgets and django-simple-history's history view."""
+from ..rules import can_edit_everything
+from .base import ScopedAdmin, ScopedGeoAdmin, ScopedInline
+from .exports import EXPORT_ACTIONS
 
 
 class StaleFilter(admin.SimpleListFilter):
@@ -35,28 +34,28 @@ class StaleFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ServiceInline(admin.TabularInline):
+class ServiceInline(ScopedInline):
     model = Service
     fields = ["name", "status", "last_verified"]
     extra = 0
     show_change_link = True
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ScopedInline):
     model = Contact
     fields = ["name", "role", "phone", "email", "visibility", "publication_consent_date"]
     extra = 0
     show_change_link = True
 
 
-class ServiceAtLocationInline(admin.TabularInline):
+class ServiceAtLocationInline(ScopedInline):
     model = ServiceAtLocation
     autocomplete_fields = ["location"]
     extra = 0
 
 
 @admin.register(Category)
-class CategoryAdmin(SimpleHistoryAdmin):
+class CategoryAdmin(ScopedAdmin):
     list_display = ["name", "parent", "slug", "icon", "colour", "sort_order"]
     list_filter = ["parent"]
     search_fields = ["name", "slug"]
@@ -65,14 +64,17 @@ class CategoryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TargetGroup)
-class TargetGroupAdmin(SimpleHistoryAdmin):
+class TargetGroupAdmin(ScopedAdmin):
     list_display = ["name", "slug", "sort_order"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Organization)
-class OrganizationAdmin(SimpleHistoryAdmin):
+class OrganizationAdmin(ScopedAdmin):
+    organization_path = "pk"
+    reviewed = True
+    actions = EXPORT_ACTIONS
     list_display = ["name", "kind", "service_count", "website", "external_id"]
     list_filter = ["kind"]
     search_fields = ["name", "external_id", "email"]
@@ -82,13 +84,22 @@ class OrganizationAdmin(SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_service_count=Count("services"))
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("providers.add_organization"):
+            fields.append("editors")  # organisation editors cannot appoint further editors
+        return fields
+
     @admin.display(description=_("services"), ordering="_service_count")
     def service_count(self, obj):
         return obj._service_count
 
 
 @admin.register(Service)
-class ServiceAdmin(SimpleHistoryAdmin):
+class ServiceAdmin(ScopedAdmin):
+    organization_path = "organization"
+    reviewed = True
+    actions = [*EXPORT_ACTIONS, "mark_verified", "publish", "archive"]
     list_display = ["name", "organization", "status", "is_free", "last_verified", "is_stale_flag"]
     list_filter = [
         "status",
@@ -132,9 +143,47 @@ class ServiceAdmin(SimpleHistoryAdmin):
     def is_stale_flag(self, obj):
         return obj.is_stale
 
+    def has_publish_permission(self, request):
+        return bool(can_edit_everything(request.user))
+
+    def _bulk_update(self, request, queryset, reason: str, **values) -> int:
+        # One history record per service, with the user and the reason.
+        services = list(queryset)
+        for service in services:
+            for name, value in values.items():
+                setattr(service, name, value)
+        bulk_update_with_history(
+            services,
+            Service,
+            list(values),
+            default_user=request.user,
+            default_change_reason=reason,
+        )
+        return len(services)
+
+    @admin.action(description=_("Confirm: verified today"), permissions=["change"])
+    def mark_verified(self, request, queryset):
+        done = self._bulk_update(
+            request, queryset, _("verified"), last_verified=timezone.localdate()
+        )
+        self.message_user(request, _("%(n)d services marked as verified.") % {"n": done})
+
+    @admin.action(description=_("Publish"), permissions=["publish"])
+    def publish(self, request, queryset):
+        done = self._bulk_update(request, queryset, _("published"), status=Service.Status.PUBLISHED)
+        self.message_user(request, _("%(n)d services published.") % {"n": done})
+
+    @admin.action(description=_("Archive"), permissions=["publish"])
+    def archive(self, request, queryset):
+        done = self._bulk_update(request, queryset, _("archived"), status=Service.Status.ARCHIVED)
+        self.message_user(request, _("%(n)d services archived.") % {"n": done})
+
 
 @admin.register(Location)
-class LocationAdmin(AtlasGeoAdmin):
+class LocationAdmin(ScopedGeoAdmin):
+    organization_path = "organization"
+    reviewed = True
+    actions = EXPORT_ACTIONS
     list_display = [
         "name",
         "street",
@@ -159,7 +208,7 @@ class LocationAdmin(AtlasGeoAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if obj.is_outside_areas:
+        if obj.pk and obj.is_outside_areas:
             self.message_user(
                 request,
                 _("“%(name)s” lies outside every planning area. Check the position.")
@@ -169,7 +218,10 @@ class LocationAdmin(AtlasGeoAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(SimpleHistoryAdmin):
+class ContactAdmin(ScopedAdmin):
+    organization_path = "organization"
+    reviewed = True
+    actions = EXPORT_ACTIONS
     list_display = ["name", "role", "organization", "service", "visibility", "is_demo"]
     list_filter = ["visibility", "is_demo"]
     list_select_related = ["organization", "service"]

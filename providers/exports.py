@@ -1,0 +1,196 @@
+"""Exports of services, organisations, locations and contacts as CSV, Excel and GeoJSON.
+
+One table definition per model (columns and how to read them) feeds all three
+formats, so the admin action and ``manage.py export_data`` give the same files.
+Internal contact data is only included when asked for and allowed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Contact, Location, Organization, Service
+
+FORMATS = ("csv", "xlsx", "geojson")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    read: Callable[[object], object]
+
+
+def _join(values: Iterable) -> str:
+    return ", ".join(str(v) for v in values if v)
+
+
+def _point(location: Location | None):
+    if location is None or location.point is None:
+        return None
+    return {
+        "type": "Point",
+        "coordinates": [round(location.point.x, 7), round(location.point.y, 7)],
+    }
+
+
+def _first_location(service: Service) -> Location | None:
+    locations = list(service.locations.all())
+    return locations[0] if locations else None
+
+
+SERVICE_COLUMNS = [
+    Column("id", lambda s: s.pk),
+    Column("external_id", lambda s: s.external_id),
+    Column("name", lambda s: s.name),
+    Column("organization", lambda s: s.organization.name),
+    Column("organization_external_id", lambda s: s.organization.external_id),
+    Column("status", lambda s: s.status),
+    Column("description", lambda s: s.description),
+    Column("categories", lambda s: _join(c.slug for c in s.categories.all())),
+    Column("target_groups", lambda s: _join(g.slug for g in s.target_groups.all())),
+    Column("min_age", lambda s: s.min_age),
+    Column("max_age", lambda s: s.max_age),
+    Column("languages", lambda s: _join(s.languages)),
+    Column("is_free", lambda s: "yes" if s.is_free else "no"),
+    Column("fees", lambda s: s.fees),
+    Column("legal_basis", lambda s: _join(s.legal_basis)),
+    Column("opening_hours", lambda s: s.opening_hours),
+    Column("phone", lambda s: s.phone),
+    Column("email", lambda s: s.email),
+    Column("website", lambda s: s.website),
+    Column("valid_from", lambda s: s.valid_from),
+    Column("valid_until", lambda s: s.valid_until),
+    Column("last_verified", lambda s: s.last_verified),
+    Column("is_stale", lambda s: "yes" if s.is_stale else "no"),
+    Column("locations", lambda s: _join(loc.external_id or loc.pk for loc in s.locations.all())),
+    Column("street", lambda s: getattr(_first_location(s), "street", "")),
+    Column("house_number", lambda s: getattr(_first_location(s), "house_number", "")),
+    Column("postcode", lambda s: getattr(_first_location(s), "postcode", "")),
+    Column("city", lambda s: getattr(_first_location(s), "city", "")),
+    Column("latitude", lambda s: _first_location(s) and round(_first_location(s).point.y, 7)),
+    Column("longitude", lambda s: _first_location(s) and round(_first_location(s).point.x, 7)),
+    Column("updated_at", lambda s: s.updated_at),
+]
+ORGANIZATION_COLUMNS = [
+    Column("id", lambda o: o.pk),
+    Column("external_id", lambda o: o.external_id),
+    Column("name", lambda o: o.name),
+    Column("kind", lambda o: o.kind),
+    Column("description", lambda o: o.description),
+    Column("website", lambda o: o.website),
+    Column("email", lambda o: o.email),
+    Column("phone", lambda o: o.phone),
+    Column("updated_at", lambda o: o.updated_at),
+]
+LOCATION_COLUMNS = [
+    Column("id", lambda loc: loc.pk),
+    Column("external_id", lambda loc: loc.external_id),
+    Column("name", lambda loc: loc.name),
+    Column("organization", lambda loc: loc.organization.name if loc.organization else ""),
+    Column("street", lambda loc: loc.street),
+    Column("house_number", lambda loc: loc.house_number),
+    Column("postcode", lambda loc: loc.postcode),
+    Column("city", lambda loc: loc.city),
+    Column("wheelchair", lambda loc: loc.wheelchair),
+    Column("latitude", lambda loc: round(loc.point.y, 7)),
+    Column("longitude", lambda loc: round(loc.point.x, 7)),
+    Column("areas", lambda loc: _join(f"{a.layer.slug}:{a.code}" for a in loc.areas.all())),
+    Column("updated_at", lambda loc: loc.updated_at),
+]
+CONTACT_COLUMNS = [
+    Column("id", lambda c: c.pk),
+    Column("name", lambda c: c.name),
+    Column("role", lambda c: c.role),
+    Column("organization", lambda c: c.organization.name),
+    Column("service", lambda c: c.service.name if c.service else ""),
+    Column("phone", lambda c: c.phone),
+    Column("email", lambda c: c.email),
+    Column("languages", lambda c: _join(c.languages)),
+    Column("visibility", lambda c: c.visibility),
+    Column("publication_consent_date", lambda c: c.publication_consent_date),
+]
+CONTACT_INTERNAL_COLUMNS = [Column("internal_phone", lambda c: c.internal_phone)]
+
+
+def table_for(queryset: QuerySet, *, internal: bool = False) -> tuple[list[Column], QuerySet]:
+    """Columns and an efficiently prefetched queryset for ``queryset``'s model."""
+    model = queryset.model
+    if model is Service:
+        return SERVICE_COLUMNS, queryset.select_related("organization").prefetch_related(
+            "categories", "target_groups", Prefetch("locations", Location.objects.order_by("pk"))
+        )
+    if model is Organization:
+        return ORGANIZATION_COLUMNS, queryset
+    if model is Location:
+        return LOCATION_COLUMNS, queryset.select_related("organization").prefetch_related(
+            "areas__layer"
+        )
+    if model is Contact:
+        if not internal:
+            queryset = queryset.public()
+        columns = CONTACT_COLUMNS + (CONTACT_INTERNAL_COLUMNS if internal else [])
+        return columns, queryset.select_related("organization", "service")
+    raise ValueError(f"No export for {model.__name__}")
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
+    """The rows of ``queryset`` as a CSV, Excel or GeoJSON file."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    columns, rows = table_for(queryset, internal=internal)
+    rows = rows.order_by("pk")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow([c.name for c in columns])
+        for obj in rows:
+            writer.writerow([_cell(c.read(obj)) for c in columns])
+        # A byte order mark, so that Excel opens umlauts correctly.
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(queryset.model._meta.verbose_name_plural.title()[:31])
+        sheet.append([c.name for c in columns])
+        for obj in rows:
+            sheet.append([_cell(c.read(obj)) for c in columns])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+    features = []
+    for obj in rows:
+        properties = {c.name: _cell(c.read(obj)) for c in columns}
+        if isinstance(obj, Service):
+            locations = list(obj.locations.all()) or [None]
+            for location in locations:
+                features.append(
+                    {"type": "Feature", "geometry": _point(location), "properties": properties}
+                )
+        else:
+            location = obj if isinstance(obj, Location) else None
+            features.append(
+                {"type": "Feature", "geometry": _point(location), "properties": properties}
+            )
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False, default=str
+    ).encode("utf-8")
