@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("atlas.api_urls", "api"))),
+    path("", include("providers.urls")),
     path("", include("atlas.site_urls")),
 ]
 

@@ -156,7 +156,15 @@ class ProblemReport(models.Model):
         related_name="+",
     )
     resolution = models.TextField(_("resolution"), blank=True)
-    history = HistoricalRecords()
+    sender_hash = models.CharField(
+        _("sender fingerprint"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text=_("Keyed hash of the sender's address, for the rate limit; not the address."),
+    )
+    history = HistoricalRecords(excluded_fields=["sender_hash"])
 
     class Meta:
         verbose_name = _("problem report")
