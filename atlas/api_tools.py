@@ -14,6 +14,7 @@ from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DEFAULT_PAGE_SIZE = 100
@@ -175,6 +176,27 @@ class StrictGeoJSONPagination(StrictPageNumberPagination):
                 "count": {"type": "integer", "example": 123},
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
-                "features": schema.get("properties", {}).get("features", schema),
+                "features": _features_schema(schema),
             },
         }
+
+
+class AnonBurstRateThrottle(AnonRateThrottle):
+    """Short-term ceiling for anonymous clients (``ATLAS_API_ANON_BURST_RATE``): a person
+    panning a map sends a few requests a second at most; a scraper loop sends hundreds."""
+
+    scope = "anon_burst"
+
+
+class AnonSustainedRateThrottle(AnonRateThrottle):
+    """Hourly ceiling for anonymous clients (``ATLAS_API_ANON_RATE``)."""
+
+    scope = "anon"
+
+
+def _features_schema(schema: dict) -> dict:
+    """The features array of a GeoJSON list schema (drf-gis names it ``<Model>List``)."""
+    ref = schema.get("$ref", "")
+    if ref.endswith("List"):
+        return {"type": "array", "items": {"$ref": ref[: -len("List")]}}
+    return schema.get("properties", {}).get("features", {"type": "array", "items": {}})

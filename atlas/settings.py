@@ -176,9 +176,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"anon": env("ATLAS_API_ANON_RATE", default="3000/hour")},
+    # Anonymous limits far above a map session (a few requests per pan or zoom) that
+    # still stop scrapers; counters live in the default cache (use a shared cache when
+    # running several server processes).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "atlas.api_tools.AnonBurstRateThrottle",
+        "atlas.api_tools.AnonSustainedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_burst": env("ATLAS_API_ANON_BURST_RATE", default="300/minute"),
+        "anon": env("ATLAS_API_ANON_RATE", default="6000/hour"),
+    },
+    "NUM_PROXIES": env.int("ATLAS_API_NUM_PROXIES", default=None),
 }
+# Limits of the API's query parameters (answers beyond them are HTTP 400).
+ATLAS_API_MAX_PAGE_SIZE = env.int("ATLAS_API_MAX_PAGE_SIZE", default=1000)
+ATLAS_API_MAX_BBOX_DEGREES = env.float("ATLAS_API_MAX_BBOX_DEGREES", default=2.0)
+ATLAS_API_MAX_RADIUS_METRES = env.int("ATLAS_API_MAX_RADIUS_METRES", default=50_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sozialraum-Atlas API",
     "DESCRIPTION": "Open, keyless API of the social-space atlas: services, organisations, "

@@ -28,8 +28,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from planning_areas.models import Area
 
@@ -190,27 +188,22 @@ class DateOrDateTimeField(forms.CharField):
         return moment
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class CommaListFilter(django_filters.Filter):
     field_class = CommaListField
 
 
-@extend_schema_field({"type": "string", "example": "13.30,52.45,13.50,52.55"})
 class BBoxFilter(django_filters.Filter):
     field_class = BBoxField
 
 
-@extend_schema_field({"type": "string", "example": "13.40,52.52"})
 class LonLatFilter(django_filters.Filter):
     field_class = LonLatField
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeFilter(django_filters.Filter):
     field_class = DateOrDateTimeField
 
@@ -381,14 +374,14 @@ class ServiceFilterSet(django_filters.FilterSet):
     def filter_noop(self, queryset, name, value):
         return queryset
 
-    def filter_q(self, queryset, name, value):
+    def filter_q(self, queryset, name: str, value: str):
         value = " ".join(value.split())
         if not value:
             return queryset
         self.search = value
         return queryset.search(value)
 
-    def filter_category(self, queryset, name, value):
+    def filter_category(self, queryset, name: str, value: list[str]):
         try:
             categories = _resolve_slugs(Category, value, "category", "/api/v1/categories/")
         except forms.ValidationError as exc:
@@ -398,14 +391,14 @@ class ServiceFilterSet(django_filters.FilterSet):
             ids |= category.descendant_ids()
         return queryset.in_category_ids(ids)
 
-    def filter_target_group(self, queryset, name, value):
+    def filter_target_group(self, queryset, name: str, value: list[str]):
         try:
             groups = _resolve_slugs(TargetGroup, value, "target_group", "/api/v1/target-groups/")
         except forms.ValidationError as exc:
             raise _ParameterError(name, exc) from None
         return queryset.for_target_group_ids({g.pk for g in groups})
 
-    def filter_organization(self, queryset, name, value):
+    def filter_organization(self, queryset, name: str, value: list[str]):
         if not all(item.isdigit() for item in value):
             raise _ParameterError(
                 name, forms.ValidationError(_("Expected organisation ids (whole numbers)."))
@@ -427,18 +420,18 @@ class ServiceFilterSet(django_filters.FilterSet):
             raise _ParameterError(name, forms.ValidationError(_("Expected a whole number.")))
         return queryset.for_age(int(value))
 
-    def filter_free(self, queryset, name, value):
+    def filter_free(self, queryset, name: str, value: bool):
         return queryset.filter(is_free=value)
 
-    def filter_open_now(self, queryset, name, value):
+    def filter_open_now(self, queryset, name: str, value: bool):
         return queryset.open_at(timezone.localtime(), is_open=value)
 
-    def filter_modified_since(self, queryset, name, value):
+    def filter_modified_since(self, queryset, name: str, value: datetime.datetime):
         return queryset.filter(updated_at__gte=value)
 
     # -- location-level filters: collected, applied together in filter_queryset ---------
 
-    def filter_area(self, queryset, name, value):
+    def filter_area(self, queryset, name: str, value: list[str]):
         try:
             areas = resolve_area_keys(value)
         except forms.ValidationError as exc:
@@ -446,17 +439,17 @@ class ServiceFilterSet(django_filters.FilterSet):
         self.location_filters["area_ids"] = Area.objects.descendant_ids(areas)
         return queryset
 
-    def filter_bbox(self, queryset, name, value):
+    def filter_bbox(self, queryset, name: str, value: Polygon):
         self.location_filters["bbox"] = value
         return queryset
 
-    def filter_near(self, queryset, name, value):
+    def filter_near(self, queryset, name: str, value: Point):
         radius = self.form.cleaned_data.get("radius") or DEFAULT_RADIUS
         self.near = Near(value, float(radius))
         self.location_filters["near"] = self.near
         return queryset
 
-    def filter_wheelchair(self, queryset, name, value):
+    def filter_wheelchair(self, queryset, name: str, value: list[str]):
         allowed = {choice.value for choice in Location.Wheelchair}
         values = {"yes" if v.lower() == "true" else v.lower() for v in value}
         if values - allowed:

@@ -52,3 +52,12 @@ def org_editor_a(db, organization_a):
     user = UserFactory(username="editor-a", is_staff=True, groups=[ORGANIZATION_EDITOR])
     organization_a.editors.add(user)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and other cache entries must not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

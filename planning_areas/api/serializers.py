@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import Area, Layer
 
 
 class LayerSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     is_current = serializers.BooleanField(read_only=True)
     area_count = serializers.IntegerField(read_only=True)
 
@@ -76,6 +77,7 @@ class AreaFeatureSerializer(serializers.Serializer):
     properties = AreaPropertiesSerializer()
 
 
+@extend_schema_serializer(many=False)
 class AreaFeatureCollectionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["FeatureCollection"])
     count = serializers.IntegerField()

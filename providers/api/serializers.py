@@ -8,8 +8,9 @@ see internal contacts (``providers.permissions.can_see_internal_contacts``).
 from __future__ import annotations
 
 from django.contrib.gis.geos import GEOSGeometry, Point
+from django.db import models
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -24,6 +25,34 @@ from ..models import (
     TargetGroup,
 )
 
+
+@extend_schema_field({"type": "string", "description": "An e-mail address, or empty."})
+class OptionalEmailField(serializers.EmailField):
+    """E-mail that may be blank; documented as a plain string (``format: email`` would
+    reject the empty string that stands for “none”)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "string", "description": "A web address, or empty."})
+class OptionalURLField(serializers.URLField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+class BlankableFieldsSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.EmailField: OptionalEmailField,
+        models.URLField: OptionalURLField,
+    }
+
+
 # -- taxonomies ---------------------------------------------------------------------------
 
 
@@ -34,7 +63,7 @@ class CategoryBriefSerializer(serializers.ModelSerializer):
 
 
 class CategoryTreeSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     children = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,14 +111,14 @@ class OrganizationBriefSerializer(serializers.ModelSerializer):
         fields = ("id", "name")
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(BlankableFieldsSerializer):
     class Meta:
         model = Organization
         fields = ("id", "name", "kind", "description", "website", "email", "phone", "updated_at")
         read_only_fields = ("id", "updated_at")
 
 
-class PublicEmbeddedContactSerializer(serializers.ModelSerializer):
+class PublicEmbeddedContactSerializer(BlankableFieldsSerializer):
     """A public contact as embedded in a service."""
 
     class Meta:
@@ -97,7 +126,7 @@ class PublicEmbeddedContactSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "role", "phone", "email", "languages")
 
 
-class InternalEmbeddedContactSerializer(serializers.ModelSerializer):
+class InternalEmbeddedContactSerializer(BlankableFieldsSerializer):
     """A contact as embedded in a service, for caseworkers: internal ones included."""
 
     class Meta:
@@ -114,14 +143,14 @@ class InternalEmbeddedContactSerializer(serializers.ModelSerializer):
         )
 
 
-class PublicContactSerializer(serializers.ModelSerializer):
+class PublicContactSerializer(BlankableFieldsSerializer):
     class Meta:
         model = Contact
         fields = ("id", "name", "role", "phone", "email", "languages", "organization", "service")
         read_only_fields = fields
 
 
-class InternalContactSerializer(serializers.ModelSerializer):
+class InternalContactSerializer(BlankableFieldsSerializer):
     """Read and write serializer for caseworkers, editors and admins."""
 
     class Meta:
@@ -191,7 +220,8 @@ class PointField(serializers.Field):
     default_error_messages = {
         "invalid": _(
             "Expected a GeoJSON Point in WGS84, "
-            'e.g. {"type": "Point", "coordinates": [13.4, 52.5]}.'
+            # Doubled braces: DRF formats error messages with str.format.
+            'e.g. {{"type": "Point", "coordinates": [13.4, 52.5]}}.'
         ),
         "srid": _("Only WGS84 (EPSG:4326) coordinates are accepted."),
         "range": _("Longitude must lie between -180 and 180, latitude between -90 and 90."),
@@ -318,6 +348,7 @@ class ServiceFeatureSerializer(serializers.Serializer):
     properties = ServiceListPropertiesSerializer()
 
 
+@extend_schema_serializer(many=False)
 class ServiceFeatureCollectionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["FeatureCollection"])
     count = serializers.IntegerField(help_text=_("Number of services matching the filters."))
@@ -338,7 +369,7 @@ class ServiceDetailFeatureSerializer(serializers.Serializer):
     properties = ServiceDetailPropertiesSerializer()
 
 
-class ServiceWriteSerializer(serializers.ModelSerializer):
+class ServiceWriteSerializer(BlankableFieldsSerializer):
     """Create and update services. Categories and target groups by slug."""
 
     categories = serializers.SlugRelatedField(

@@ -1,0 +1,83 @@
+"""What the whole API shares: throttling, CORS, the schema and locally served docs."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from atlas.api_tools import AnonBurstRateThrottle
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_busy_map_session_is_not_throttled():
+    client = APIClient()
+    # Two minutes of eager panning and zooming, sent at once.
+    statuses = {client.get("/api/v1/categories/").status_code for _ in range(150)}
+    assert statuses == {200}
+
+
+def test_anonymous_scrapers_are_throttled(monkeypatch):
+    monkeypatch.setattr(
+        AnonBurstRateThrottle, "THROTTLE_RATES", {"anon_burst": "3/minute", "anon": "9/hour"}
+    )
+    client = APIClient()
+    statuses = [client.get("/api/v1/target-groups/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert "Retry-After" in client.get("/api/v1/target-groups/")
+
+
+def test_logged_in_users_are_not_throttled_as_anonymous(monkeypatch, caseworker):
+    monkeypatch.setattr(
+        AnonBurstRateThrottle, "THROTTLE_RATES", {"anon_burst": "1/minute", "anon": "9/hour"}
+    )
+    client = APIClient()
+    client.force_authenticate(caseworker)
+    assert {client.get("/api/v1/target-groups/").status_code for _ in range(3)} == {200}
+
+
+def test_cors_is_open_for_get():
+    response = APIClient().get("/api/v1/categories/", HTTP_ORIGIN="https://example.org")
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_schema_documents_every_service_filter_with_limits():
+    schema = APIClient().get("/api/v1/schema/", {"format": "json"}).json()
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/services/"]["get"]["parameters"]}
+    for name in (
+        "q",
+        "category",
+        "target_group",
+        "organization",
+        "area",
+        "bbox",
+        "near",
+        "radius",
+        "age",
+        "free",
+        "wheelchair",
+        "open_now",
+        "modified_since",
+        "page",
+        "page_size",
+    ):
+        assert name in parameters, name
+        assert parameters[name].get("description"), name
+    assert "50000" in parameters["radius"]["description"]
+    for path in (
+        "/api/v1/services/export.csv",
+        "/api/v1/services/export.geojson",
+        "/api/v1/areas/",
+        "/api/v1/layers/{slug}/areas/{code}/",
+    ):
+        assert path in schema["paths"], path
+
+
+def test_docs_load_every_asset_from_our_own_server():
+    html = APIClient().get("/api/v1/docs/").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert sources, html
+    assert all(not s.startswith(("http:", "https:", "//")) for s in sources), sources
+    assert any("swagger-ui" in s for s in sources)
+    redoc = APIClient().get("/api/v1/redoc/").content.decode()
+    assert "cdn" not in redoc.lower()

@@ -1,0 +1,132 @@
+"""Property-based test of the whole API against its own OpenAPI schema (schemathesis).
+
+Bounded examples per operation; the checks are: no server error, responses and
+content types as documented.
+"""
+
+import datetime
+
+import pytest
+import schemathesis
+from django.contrib.gis.geos import Point
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+from schemathesis.config import SchemathesisConfig
+
+from providers.models import Contact
+from tests.factories import (
+    AreaFactory,
+    CategoryFactory,
+    ContactFactory,
+    LayerFactory,
+    LocationFactory,
+    ServiceFactory,
+    TargetGroupFactory,
+    square,
+)
+
+MAX_EXAMPLES = 5
+
+
+@pytest.fixture
+def api_data(db):
+    layer = LayerFactory(slug="bezirke", valid_from=datetime.date(2021, 1, 1))
+    district = AreaFactory(layer=layer, code="01", geometry=square(13.3, 52.45, 0.2))
+    AreaFactory(
+        layer=LayerFactory(slug="regionen", parent=layer, level=2),
+        code="0101",
+        parent=district,
+        geometry=square(13.3, 52.45, 0.1),
+    )
+    family = CategoryFactory(slug="familie")
+    CategoryFactory(slug="familienzentrum", parent=family)
+    group = TargetGroupFactory(slug="kinder")
+    for i in range(3):
+        service = ServiceFactory(
+            name=f"Familienzentrum {i}",
+            opening_hours="Mo-Fr 09:00-17:00",
+            min_age=0,
+            max_age=12,
+            locations=[LocationFactory(point=Point(13.35 + i / 100, 52.5, srid=4326))],
+            categories=[family],
+        )
+        service.target_groups.add(group)
+        ContactFactory(
+            organization=service.organization,
+            service=service,
+            visibility=Contact.Visibility.PUBLIC,
+            publication_consent_date="2025-01-01",
+        )
+    ServiceFactory(last_verified=None)
+
+
+@pytest.fixture
+def keep_test_connection():
+    """The WSGI handler closes the database connection after each request, which would end
+    the test transaction; Django's test client disconnects this signal the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# Loaded when the module is collected; producing the schema touches no database.
+WSGI_APP = get_wsgi_application()
+SCHEMA_PATH = "/api/v1/schema/?format=json"
+CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+SETTINGS = settings(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+
+# Every operation, fuzzed with a bounded number of examples (loaded at collection: making
+# the schema touches no database).
+schema = schemathesis.openapi.from_wsgi(
+    SCHEMA_PATH,
+    WSGI_APP,
+    config=SchemathesisConfig.from_dict(
+        {
+            "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": False}},
+            "generation": {"max-examples": MAX_EXAMPLES},
+        }
+    ),
+)
+# The read endpoints with many parameters also get the coverage phase: boundary and
+# invalid values of every parameter.
+boundary_schema = schemathesis.openapi.from_wsgi(
+    SCHEMA_PATH,
+    WSGI_APP,
+    config=SchemathesisConfig.from_dict(
+        {
+            "phases": {
+                "stateful": {"enabled": False},
+                "examples": {"enabled": False},
+                "fuzzing": {"enabled": False},
+            }
+        }
+    ),
+).include(method="GET", path_regex=r"^/api/v1/(services|areas)/$")
+
+
+@pytest.mark.usefixtures("api_data", "keep_test_connection")
+@schema.parametrize()
+@SETTINGS
+def test_api_conforms_to_its_schema(case):
+    case.call_and_validate(headers={"Host": "localhost"}, checks=CHECKS)
+
+
+@pytest.mark.usefixtures("api_data", "keep_test_connection")
+@boundary_schema.parametrize()
+@SETTINGS
+def test_filter_boundaries_never_break_the_api(case):
+    case.call_and_validate(headers={"Host": "localhost"}, checks=CHECKS)
