@@ -17,6 +17,20 @@ class LayerAdmin(AtlasGeoAdmin):
     def area_count(self, obj):
         return obj.areas.count()
 
+    def get_urls(self):
+        from django.urls import path
+
+        from .import_views import area_import_view
+
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(lambda request: area_import_view(self, request)),
+                name="planning_areas_layer_import",
+            ),
+            *super().get_urls(),
+        ]
+
 
 class ResponsibilityInline(admin.TabularInline):
     model = Responsibility

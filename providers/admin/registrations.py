@@ -143,6 +143,20 @@ class ServiceAdmin(ScopedAdmin):
     def is_stale_flag(self, obj):
         return obj.is_stale
 
+    def get_urls(self):
+        from django.urls import path
+
+        from .imports import service_import_view
+
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(lambda request: service_import_view(self, request)),
+                name="providers_service_import",
+            ),
+            *super().get_urls(),
+        ]
+
     def has_publish_permission(self, request):
         return bool(can_edit_everything(request.user))
 

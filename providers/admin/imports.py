@@ -1,0 +1,116 @@
+"""Admin page: import services from an uploaded file with a column mapping (preview first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from .. import uploads
+from ..review import needs_review
+from ..service_import import Mapping, ServiceImportError, import_services
+
+MAPPINGS_DIR = Path(settings.BASE_DIR) / "fixtures" / "mappings"
+
+
+def shipped_mappings() -> list[tuple[str, str]]:
+    return [("", _("– upload a mapping file –"))] + [
+        (p.name, p.stem) for p in sorted(MAPPINGS_DIR.glob("*.toml"))
+    ]
+
+
+class ServiceImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("file"), help_text=_("CSV, Excel (.xlsx) or GeoJSON, in any coordinate system.")
+    )
+    mapping_file = forms.FileField(
+        label=_("mapping file"),
+        required=False,
+        help_text=_("TOML file that says which column holds which field."),
+    )
+    shipped_mapping = forms.ChoiceField(label=_("or a shipped mapping"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["shipped_mapping"].choices = shipped_mappings()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("mapping_file") and not data.get("shipped_mapping"):
+            raise forms.ValidationError(_("Upload a mapping file or choose a shipped mapping."))
+        return data
+
+
+def _mapping(entry: dict) -> Mapping:
+    path = entry["paths"].get("mapping_file")
+    if path is None:
+        name = entry["options"]["shipped_mapping"]
+        path = MAPPINGS_DIR / Path(name).name
+    return Mapping.load(path)
+
+
+def service_import_view(model_admin, request):
+    """Upload → preview (dry run) → import. Organisation editors may check their files."""
+    if not request.user.has_perm("providers.import_services"):
+        raise PermissionDenied
+    may_commit = not needs_review(request.user)
+    allowed = (
+        set(request.user.edited_organizations.values_list("pk", flat=True))
+        if needs_review(request.user)
+        else None
+    )
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("Import services"),
+        "may_commit": may_commit,
+    }
+    form = ServiceImportForm()
+    report = error = token = None
+    if request.method == "POST" and request.POST.get("token"):
+        token = request.POST["token"]
+        entry = uploads.load(request, token)
+        if entry is None:
+            error = _("The uploaded file is no longer there; upload it again.")
+        elif not may_commit:
+            raise PermissionDenied
+        else:
+            try:
+                report = import_services(
+                    entry["paths"]["file"], _mapping(entry), commit=True, user=request.user
+                )
+            except ServiceImportError as exc:
+                error = str(exc)
+            uploads.discard(request, token)
+            token = None
+    elif request.method == "POST":
+        form = ServiceImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            token = uploads.store(
+                request,
+                {
+                    "file": form.cleaned_data["file"],
+                    "mapping_file": form.cleaned_data["mapping_file"],
+                },
+                {"shipped_mapping": form.cleaned_data["shipped_mapping"]},
+            )
+            entry = uploads.load(request, token)
+            try:
+                report = import_services(
+                    entry["paths"]["file"],
+                    _mapping(entry),
+                    commit=False,
+                    allowed_organizations=allowed,
+                )
+            except ServiceImportError as exc:
+                error = str(exc)
+            if error or not report.ok:
+                uploads.discard(request, token)
+                token = None
+    status = 400 if error or (report is not None and not report.ok) else 200
+    context.update({"form": form, "report": report, "error": error, "token": token})
+    return TemplateResponse(request, "admin/providers/import_services.html", context, status=status)
