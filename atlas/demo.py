@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils.text import slugify
 
+from planning_areas.address_import import import_addresses, read_address_file
 from planning_areas.models import Area, Layer, Responsibility
 from planning_areas.services import set_area_attributes
 from providers.models import (
@@ -680,7 +681,26 @@ def _demo_email(key: str) -> str:
     return f"{slugify(key)}@demo.example"
 
 
-def load_all(log: Log = print) -> None:
+ADDRESS_FILES = [
+    # Every Berlin address with its official Planungsraum (no positions) …
+    "addresses-berlin-rbs/adressen.csv.gz",
+    # … and the RBS points of Wannsee, which add positions to the same addresses.
+    "addresses-berlin-rbs/addresses_sample.geojson",
+]
+
+
+def load_addresses(base: Path, log: Log) -> None:
+    layer = Layer.objects.get(slug="planungsraeume-2021")
+    with transaction.atomic():
+        for name in ADDRESS_FILES:
+            path = base / name
+            report = import_addresses(
+                read_address_file(path), layer=layer, source=path.name, commit=True
+            )
+            log(f"Addresses {path.name}: {report}")
+
+
+def load_all(log: Log = print, *, addresses: bool = True) -> None:
     base = data_dir()
     load_layers(base, log)
     load_taxonomies(log)
@@ -695,3 +715,5 @@ def load_all(log: Log = print) -> None:
         facilities.extend(records)
     load_facilities(facilities, log)
     load_demo_contacts(log)
+    if addresses:
+        load_addresses(base, log)

@@ -7,8 +7,11 @@ import datetime
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Case, F, Func, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -223,3 +226,226 @@ class Responsibility(models.Model):
             raise ValidationError(
                 {"valid_until": _("The end of validity must not be before its start.")}
             )
+
+
+class StreetQuerySet(models.QuerySet):
+    # Trigram similarity a typo must keep; pg_trgm's default of 0.3 lets the common
+    # trigrams of "strasse" through and makes the index scan slow.
+    typo_threshold = 0.45
+
+    def scored(self, keys: list[str], limit: int = 12) -> dict[int, float]:
+        """Streets matching any of the folded ``keys``, best first, as ``{id: score}``.
+
+        An exact key scores 3 and a key starting with the typed text 2 plus its
+        similarity (B-tree on ``key``). Only when nothing starts with it are keys
+        containing it (1 plus similarity) and near misses (their trigram
+        similarity) searched, through the GIN trigram index. Streets far behind
+        the best are dropped.
+        """
+        keys = [key for key in keys if len(key) >= 2]
+        matches = [m for key in keys for m in self._prefix_matches(key, limit)]
+        if not matches:
+            matches = [m for key in keys for m in self._fuzzy_matches(key, limit)]
+        scores: dict[int, float] = {}
+        for pk, score in matches:
+            scores[pk] = max(score, scores.get(pk, 0.0))
+        if not scores:
+            return {}
+        best = max(scores.values())
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        return {pk: score for pk, score in ranked[:limit] if score >= best - 1.0}
+
+    def _prefix_matches(self, key: str, limit: int) -> list[tuple[int, float]]:
+        similarity = TrigramSimilarity("key", Value(key))
+        return list(
+            self.filter(key__startswith=key)
+            .annotate(
+                score=Case(
+                    When(key=key, then=Value(3.0)),
+                    default=Value(2.0) + similarity,
+                    output_field=models.FloatField(),
+                )
+            )
+            .order_by("-score", "key")
+            .values_list("pk", "score")[:limit]
+        )
+
+    def _fuzzy_matches(self, key: str, limit: int) -> list[tuple[int, float]]:
+        similarity = TrigramSimilarity("key", Value(key))
+        queryset = (
+            self.filter(Q(key__contains=key) | Q(key__trigram_similar=key))
+            .annotate(
+                score=Case(
+                    When(key__contains=key, then=Value(1.0) + similarity),
+                    default=similarity,
+                    output_field=models.FloatField(),
+                )
+            )
+            .order_by("-score", "key")
+            .values_list("pk", "score")
+        )
+        with transaction.atomic(using=self.db), connections[self.db].cursor() as cursor:
+            # The planner under-costs similarity() and would scan all streets instead.
+            cursor.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
+                "set_config('enable_seqscan', 'off', true)",
+                [str(self.typo_threshold)],
+            )
+            return list(queryset[:limit])
+
+
+class Street(models.Model):
+    """A street name of the address index, with the folded key that search compares."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    key = models.CharField(
+        _("search key"),
+        max_length=200,
+        db_index=True,
+        help_text=_("Lower case, umlauts and ß folded, abbreviations expanded, no separators."),
+    )
+
+    objects = StreetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("street")
+        verbose_name_plural = _("streets")
+        ordering = ["name"]
+        indexes = [
+            # No pending list: a bulk import must not leave searches scanning it.
+            GinIndex(
+                fields=["key"],
+                name="street_key_trgm",
+                opclasses=["gin_trgm_ops"],
+                fastupdate=False,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AddressQuerySet(models.QuerySet):
+    def distinct_districts(self) -> list[str]:
+        return list(
+            self.exclude(district="")
+            .order_by("district")
+            .values_list("district", flat=True)
+            .distinct()
+        )
+
+    def ranked(
+        self,
+        street_scores: dict[int, float],
+        *,
+        house_number: int | None = None,
+        suffix: str = "",
+        postcode: str = "",
+        districts: list[str] | None = None,
+    ) -> AddressQuerySet:
+        """Addresses on the scored streets, the exact address first.
+
+        Rank = street score (3 exact, 2+ prefix, 1+ contained, <1 similar)
+        + 1.5 for the postcode, + 1.2 for a district named in the query (both
+        pick the right one of several equally named streets), + 1 for the house
+        number, + 0.1 for the suffix; then the nearest house numbers.
+        """
+        if not street_scores:
+            return self.none()
+        boosts = [
+            Case(
+                *[When(street_id=pk, then=Value(score)) for pk, score in street_scores.items()],
+                default=Value(0.0),
+                output_field=models.FloatField(),
+            )
+        ]
+        if house_number is not None:
+            boosts.append(_flag(Q(house_number=house_number), 1.0))
+            boosts.append(_flag(Q(house_number_suffix=suffix), 0.1))
+        if postcode:
+            boosts.append(_flag(Q(postcode=postcode), 1.5))
+        if districts:
+            boosts.append(_flag(Q(district__in=districts), 1.2))
+        rank = boosts[0]
+        for boost in boosts[1:]:
+            rank = rank + boost
+        queryset = self.filter(street_id__in=list(street_scores)).annotate(rank=rank)
+        order = ["-rank"]
+        if house_number is not None:
+            queryset = queryset.annotate(
+                number_gap=Func(F("house_number") - Value(house_number), function="ABS")
+            )
+            order.append(F("number_gap").asc(nulls_last=True))
+        return queryset.order_by(*order, "house_number", "house_number_suffix", "postcode")
+
+
+def _flag(condition: Q, weight: float) -> Case:
+    return Case(
+        When(condition, then=Value(weight)), default=Value(0.0), output_field=models.FloatField()
+    )
+
+
+class Address(models.Model):
+    """An official address. Areas follow from its point or, without one, from its official area."""
+
+    street = models.ForeignKey(
+        Street, verbose_name=_("street"), on_delete=models.PROTECT, related_name="addresses"
+    )
+    house_number = models.PositiveIntegerField(_("house number"), null=True, blank=True)
+    house_number_suffix = models.CharField(
+        _("house number suffix"), max_length=10, blank=True, help_text=_("E.g. the A of 12A.")
+    )
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True, db_index=True)
+    district = models.CharField(
+        _("district"),
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text=_("The district or locality the source names, e.g. the Ortsteil."),
+    )
+    point = models.PointField(
+        _("position"), srid=settings.ATLAS_SRID, null=True, blank=True, spatial_index=True
+    )
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("official planning area"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="addresses",
+        help_text=_("The area the source assigns, used when the address has no position."),
+    )
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["street__name", "house_number", "house_number_suffix"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["street", "house_number", "house_number_suffix", "postcode"],
+                name="address_unique_per_street_number_postcode",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            models.Index(fields=["street", "house_number"], name="address_street_number"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def number_label(self) -> str:
+        if self.house_number is None:
+            return self.house_number_suffix
+        return f"{self.house_number}{self.house_number_suffix}"
+
+    @property
+    def label(self) -> str:
+        """The address as people write it: ``Karl-Marx-Straße 12A, 12043 Neukölln``."""
+        street = " ".join(p for p in (self.street.name, self.number_label) if p)
+        town = " ".join(p for p in (self.postcode, self.district) if p)
+        return ", ".join(p for p in (street, town) if p)

@@ -11,11 +11,21 @@ from .factories import OrganizationFactory, UserFactory
 
 @pytest.fixture(scope="module")
 def demo_db(django_db_setup, django_db_blocker):
-    """The full Berlin demo data set, loaded once per test module and rolled back after it.
+    """The Berlin demo data set without the address index, loaded once per test module
+    and rolled back after it.
 
     Tests in the module run in savepoints inside this transaction, so other
     modules see an empty database.
     """
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", "--skip-addresses", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def demo_db_with_addresses(django_db_setup, django_db_blocker):
+    """The full demo including all 401,032 Berlin addresses (about 15 s), per module."""
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("load_demo", stdout=io.StringIO())
         yield
