@@ -3,7 +3,12 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from planning_areas.api.addresses import AddressSearchView
+from planning_areas.api.lookup import LookupView
+
 urlpatterns = [
+    path("addresses/", AddressSearchView.as_view(), name="address-search"),
+    path("lookup/", LookupView.as_view(), name="lookup"),
     path("", include("providers.api.urls")),
     path("", include("planning_areas.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

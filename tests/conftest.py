@@ -2,11 +2,22 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from providers.permissions import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
 
 from .factories import OrganizationFactory, UserFactory
+
+
+def _check_deferred_constraints_now():
+    """Fire the deferred foreign-key checks of the bulk load once, here.
+
+    Otherwise every test's teardown (``check_constraints`` inside a savepoint that
+    is rolled back) re-checks all rows of the outer transaction again.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +30,7 @@ def demo_db(django_db_setup, django_db_blocker):
     """
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("load_demo", "--skip-addresses", stdout=io.StringIO())
+        _check_deferred_constraints_now()
         yield
         transaction.set_rollback(True)
 
@@ -28,6 +40,7 @@ def demo_db_with_addresses(django_db_setup, django_db_blocker):
     """The full demo including all 401,032 Berlin addresses (about 15 s), per module."""
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("load_demo", stdout=io.StringIO())
+        _check_deferred_constraints_now()
         yield
         transaction.set_rollback(True)
 

@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
-from planning_areas.models import Area, Layer, Responsibility
+from planning_areas.address_search import street_key
+from planning_areas.models import Address, Area, Layer, Responsibility, Street
 from providers.models import (
     Category,
     Contact,
@@ -140,3 +141,24 @@ class ResponsibilityFactory(factory.django.DjangoModelFactory):
 
     contact = factory.SubFactory(ContactFactory)
     area = factory.SubFactory(AreaFactory)
+
+
+class StreetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Street
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Musterstraße {n}")
+    key = factory.LazyAttribute(lambda s: street_key(s.name))
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    street = factory.SubFactory(StreetFactory)
+    house_number = factory.Sequence(lambda n: n + 1)
+    house_number_suffix = ""
+    postcode = "10115"
+    district = "Mitte"
+    point = None

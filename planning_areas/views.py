@@ -1,0 +1,96 @@
+"""The caseworker lookup page: type an address or click the map."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from rest_framework.exceptions import ValidationError
+
+from providers.models import Category
+from providers.permissions import can_see_internal_contacts
+
+from .api.lookup import LookupParameters, run_lookup
+from .models import Area
+
+FIELDS = ("address", "address_id", "lat", "lon", "category")
+
+
+def _lookup_input(post) -> dict[str, str]:
+    """The one way of asking the form carries: a clicked point beats a picked address,
+    which beats typed text."""
+    data = {name: value for name in FIELDS if (value := post.get(name, "").strip())}
+    if "lat" in data or "lon" in data:
+        data.pop("address", None)
+        data.pop("address_id", None)
+    elif "address_id" in data:
+        data.pop("address", None)
+    return data
+
+
+def _outline(result: dict) -> str | None:
+    """GeoJSON of the most specific area, simplified for drawing."""
+    if not result.get("areas"):
+        return None
+    first = result["areas"][0]
+    return (
+        Area.objects.by_key(first["layer"]["slug"], first["code"])
+        .annotate(outline=AsGeoJSON("geometry", precision=5))
+        .values_list("outline", flat=True)
+        .first()
+    )
+
+
+def _page_config() -> dict:
+    return {
+        "searchUrl": reverse("api:address-search"),
+        "tileUrl": settings.ATLAS_TILE_URL,
+        "tileAttribution": settings.ATLAS_TILE_ATTRIBUTION,
+        "center": list(settings.ATLAS_MAP_CENTER),
+        "zoom": settings.ATLAS_MAP_ZOOM,
+        "strings": {
+            "noMatch": str(_("No matching address found.")),
+            "street": str(_("street, add the house number")),
+            "point": str(_("Chosen point")),
+        },
+    }
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def lookup_page(request: HttpRequest) -> HttpResponse:
+    """Address or point in, areas, responsible contacts and nearby services out.
+
+    Searches travel by POST so the address never appears in a URL, the browser
+    history or an access log; the answer is not cached.
+    """
+    context: dict = {
+        "config": _page_config(),
+        "categories": Category.objects.order_by("name").only("slug", "name"),
+        "can_see_internal": can_see_internal_contacts(request.user),
+        "values": {},
+        "errors": {},
+        "result": None,
+    }
+    if request.method == "POST":
+        data = _lookup_input(request.POST)
+        context["values"] = data
+        parameters = LookupParameters(data=data)
+        if parameters.is_valid():
+            try:
+                context["result"] = run_lookup(parameters.validated_data, request.user)
+            except ValidationError as exc:
+                context["errors"] = exc.detail
+        else:
+            context["errors"] = parameters.errors
+        if context["result"]:
+            context["outline"] = _outline(context["result"])
+    status = 400 if context["errors"] else 200
+    return render(request, "planning_areas/lookup.html", context, status=status)
