@@ -226,6 +226,8 @@ def search_addresses(text: str, limit: int = 10) -> SearchResult:
             ),
         )
     scores = Street.objects.scored(parsed.street_keys)
+    if not scores:
+        return SearchResult(parsed, [], str(_("No matching address found.")))
     ranked = Address.objects.ranked(
         scores,
         house_number=parsed.house_number,

@@ -400,3 +400,10 @@ def test_the_print_layout_hides_internal_parts(client, caseworker, contacts):
     ).content.decode()
     assert 'class="contact internal"' in html
     assert '<span class="internal">' in html
+
+
+@pytest.mark.parametrize("text", ["zz", "Xyzzy", "zz 12", "ö"])
+def test_text_matching_no_street_is_an_empty_answer(client, address, text):
+    response = client.get(reverse("api:address-search"), {"q": text})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
