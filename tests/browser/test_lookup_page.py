@@ -1,0 +1,165 @@
+"""The lookup page in headless Chromium: type, pick a suggestion, see areas and contacts."""
+
+import base64
+import datetime
+import json
+import os
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from providers.models import Contact
+from tests.factories import (
+    AddressFactory,
+    AreaFactory,
+    ContactFactory,
+    LayerFactory,
+    LocationFactory,
+    ResponsibilityFactory,
+    ServiceFactory,
+    StreetFactory,
+    UserFactory,
+    square,
+)
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls of the test
+# itself are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
+# A 1×1 transparent PNG answers every tile request: the test never needs the network.
+TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def berlin_block():
+    districts = LayerFactory(slug="b-bezirke", name="Bezirke", level=1)
+    blocks = LayerFactory(slug="b-plr", name="Planungsräume", level=2, parent=districts)
+    district = AreaFactory(
+        layer=districts, code="08", name="Neukölln", geometry=square(13.35, 52.44, 0.12)
+    )
+    block = AreaFactory(
+        layer=blocks,
+        code="08100206",
+        name="Flughafenstraße",
+        parent=district,
+        geometry=square(13.42, 52.475, 0.02),
+    )
+    ResponsibilityFactory(
+        contact=ContactFactory(name="RSD Neukölln Mitte", internal_phone="030 9997-0"), area=block
+    )
+    ResponsibilityFactory(
+        contact=ContactFactory(
+            name="Kinderschutz-Hotline Neukölln",
+            visibility=Contact.Visibility.PUBLIC,
+            publication_consent_date=datetime.date(2024, 1, 1),
+            phone="030 9999-100",
+        ),
+        area=district,
+    )
+    street = StreetFactory(name="Karl-Marx-Straße")
+    for suffix in ("", "A", "B"):
+        AddressFactory(
+            street=street,
+            house_number=12,
+            house_number_suffix=suffix,
+            postcode="12043",
+            district="Neukölln",
+            area=block,
+        )
+    ServiceFactory(
+        name="Kinderladen um die Ecke",
+        locations=[LocationFactory(point=Point(13.4301, 52.4821, srid=4326))],
+    )
+    return block
+
+
+@pytest.fixture
+def page(live_server):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(locale="de-DE")
+        context.route(
+            lambda url: not url.startswith(live_server.url),
+            lambda route: route.fulfill(status=200, content_type="image/png", body=TILE),
+        )
+        yield context.new_page()
+        browser.close()
+
+
+def _log_in(page, live_server):
+    UserFactory(username="sachbearbeitung", groups=["caseworker"])
+    page.goto(f"{live_server.url}/lookup/")
+    page.fill("#id_username", "sachbearbeitung")
+    page.fill("#id_password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#lookup-address")
+
+
+def test_type_pick_a_suggestion_and_see_areas_and_contacts(page, live_server, berlin_block):
+    _log_in(page, live_server)
+    page.type("#lookup-address", "karlmarx str 12a", delay=20)
+    suggestion = page.locator("#lookup-suggestions [role=option]").first
+    suggestion.wait_for()
+    assert suggestion.inner_text() == "Karl-Marx-Straße 12A, 12043 Neukölln"
+    suggestion.click()
+    page.wait_for_selector("#lookup-areas")
+    assert page.inner_text("#lookup-subject") == "Karl-Marx-Straße 12A, 12043 Neukölln"
+    areas = page.inner_text("#lookup-areas")
+    assert "08100206" in areas and "Flughafenstraße" in areas and "Neukölln" in areas
+    contacts = page.inner_text("#lookup-contacts")
+    assert "RSD Neukölln Mitte" in contacts
+    assert "030 9997-0" in contacts
+    assert "Kinderschutz-Hotline Neukölln" in contacts
+    assert "Kinderladen um die Ecke" in page.inner_text("#lookup-services")
+
+
+def test_the_print_sheet_shows_public_parts_only(page, live_server, berlin_block):
+    _log_in(page, live_server)
+    page.fill("#lookup-address", "Karl-Marx-Straße 12")
+    page.press("#lookup-address", "Escape")
+    page.click("#lookup-form button[type=submit]")
+    page.wait_for_selector("#lookup-contacts")
+    page.emulate_media(media="print")
+    assert not page.is_visible("text=RSD Neukölln Mitte")
+    assert page.is_visible("text=Kinderschutz-Hotline Neukölln")
+    assert not page.is_visible("#lookup-form")
+
+
+def test_clicking_the_map_gives_the_same_answer_as_the_api(page, live_server, berlin_block):
+    _log_in(page, live_server)
+    page.wait_for_selector("#lookup-map .leaflet-tile-pane", state="attached")
+    # The empty map is centred on ATLAS_MAP_CENTER, which lies in the test district.
+    page.click("#lookup-map")
+    page.wait_for_selector("#lookup-areas")
+    result = json.loads(page.inner_text("#lookup-result"))
+    assert result["match"] == "point"
+    api = page.request.get(
+        f"{live_server.url}/api/v1/lookup/",
+        params={"lat": result["point"]["lat"], "lon": result["point"]["lon"]},
+    ).json()
+    areas = page.inner_text("#lookup-areas")
+    assert [a["code"] for a in api["areas"]] == ["08"]
+    assert "08" in areas and "Neukölln" in areas
+    contacts = page.inner_text("#lookup-contacts")
+    for contact in api["contacts"]:
+        assert contact["name"] in contacts
+    assert "Kinderschutz-Hotline Neukölln" in contacts
