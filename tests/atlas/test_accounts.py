@@ -61,3 +61,27 @@ def test_logging_out_needs_a_post_and_ends_the_session(client, user):
 def test_sessions_expire():
     assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
     assert 0 < settings.SESSION_COOKIE_AGE <= 12 * 60 * 60
+
+
+@pytest.fixture
+def compiled_messages():
+    from django.core.management import call_command
+    from django.utils import translation
+
+    call_command("compilemessages", "--ignore=.venv", "--ignore=node_modules", verbosity=0)
+    translation.trans_real._translations = {}
+    translation.trans_real._active = translation.trans_real.Local()
+    yield
+
+
+def test_the_login_page_speaks_german(client, compiled_messages):
+    html = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Anmelden" in html
+    assert "Benutzername" in html and "Passwort" in html
+
+
+def test_the_lookup_page_speaks_german(client, user, compiled_messages):
+    client.force_login(user)
+    html = client.get("/lookup/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Adressauskunft" in html
+    assert "Nachschlagen" in html

@@ -9,6 +9,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from atlas.log_filters import RedactQueryStrings
 from planning_areas.lookup import lookup_address, lookup_point
@@ -30,6 +31,16 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 INSIDE = Point(13.05, 52.05, srid=4326)
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Messages are asserted in the source language, whether or not German is compiled."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
+
+
 CONSENT = datetime.date(2024, 1, 1)
 
 
