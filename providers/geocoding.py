@@ -20,11 +20,11 @@ class GeocodeResult:
 HOUSE_NUMBER = re.compile(r"^\s*(\d+)\s*([A-Za-z]?)")
 
 
-def _normalise_street(name: str) -> str:
-    name = name.strip().lower()
-    name = re.sub(r"str\.?$", "straße", name)
-    name = re.sub(r"strasse$", "straße", name)
-    return name
+def _street_key(name: str) -> str:
+    """The address index's folded street key (“Karl-Marx-Str.” = “karlmarxstrasse”)."""
+    from planning_areas.address_search import street_key
+
+    return street_key(name)
 
 
 class AddressIndexGeocoder:
@@ -51,11 +51,7 @@ class AddressIndexGeocoder:
             return GeocodeResult(None, error=_("neither coordinates nor a street"))
         match = HOUSE_NUMBER.match(house_number or "")
         try:
-            candidates = self.model.objects.filter(street__name__iexact=street.strip())
-            if not candidates.exists():
-                candidates = self.model.objects.filter(
-                    street__name__iexact=_normalise_street(street)
-                )
+            candidates = self.model.objects.filter(street__key=_street_key(street))
             if match:
                 candidates = candidates.filter(house_number=int(match.group(1)))
                 if match.group(2):

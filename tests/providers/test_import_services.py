@@ -352,3 +352,23 @@ def test_all_four_geoportal_mappings_read_their_files_without_rejections():
     ):
         out = run(GEOPORTAL / f"{name}.geojson", MAPPINGS / f"{name}.toml", commit=False)
         assert " 0 rejected" in out, out
+
+
+def test_address_without_coordinates_is_geocoded_with_the_address_index(tmp_path):
+    from django.contrib.gis.geos import Point
+
+    from planning_areas.address_search import street_key
+    from planning_areas.models import Address, Street
+
+    street = Street.objects.create(name="Musterstraße", key=street_key("Musterstraße"))
+    Address.objects.create(
+        street=street, house_number=3, postcode="10115", point=Point(13.3911, 52.5311, srid=4326)
+    )
+    rows = [*CSV_ROWS, "3;Ohne Punkt;Kiez e.V.;Musterstr.;3;10115;;;Familie;"]
+    out = run(write_csv(tmp_path, rows), write_mapping(tmp_path))
+    assert "3 rows read, 0 rejected" in out and "row 4: geocoded" in out
+    location = Location.objects.get(external_id="test:3")
+    assert (round(location.point.x, 4), round(location.point.y, 4)) == (13.3911, 52.5311)
+    rows.append("4;Unbekannt;Kiez e.V.;Musterstraße;99;10115;;;Familie;")
+    out = refused(write_csv(tmp_path, rows), write_mapping(tmp_path))
+    assert "row 5" in out and "not found in the address index" in out
