@@ -128,6 +128,16 @@ class TestDemoData:
             visibility="public", publication_consent_date__isnull=True
         ).exists()
 
+    def test_hsds_export_of_the_whole_demo_validates(self):
+        from providers.hsds import TABLES, build
+        from tests.providers.test_hsds import validate
+
+        tables = build()
+        assert len(tables["services"]) == Service.objects.published().count()
+        for table in TABLES:
+            for record in tables[table]:
+                validate(table, record)
+
     def test_a_second_run_changes_nothing(self):
         before = _snapshot()
         out = io.StringIO()
