@@ -6,12 +6,13 @@ nothing here writes to the database or logs the address or the point.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import PointOnSurface
 from django.contrib.gis.geos import Point
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,26 +86,37 @@ def areas_at_point(point: Point, layers: list[Layer]) -> list[Area]:
     return list(per_layer.values())
 
 
-def _area_chain(area: Area) -> list[Area]:
-    """``area`` and its parents, each loaded without its (large) geometry."""
+# Parent levels fetched in the same query as the area itself; deeper chains continue one by one.
+_CHAIN_DEPTH = 4
+
+
+def _area_chain(area_id: int) -> tuple[list[Area], Point | None]:
+    """The area, its parents (without their large geometries) and a point inside the area."""
+    related = ["layer"]
+    deferred = ["geometry"]
+    prefix = ""
+    for _level in range(_CHAIN_DEPTH - 1):
+        prefix += "parent__"
+        related.append(f"{prefix}layer")
+        deferred.append(f"{prefix}geometry")
+    area = (
+        Area.objects.select_related(*related)
+        .defer(*deferred)
+        .annotate(inside=PointOnSurface("geometry"))
+        .get(pk=area_id)
+    )
     chain, seen = [], set()
     node: Area | None = area
     while node is not None and node.pk not in seen:
         chain.append(node)
         seen.add(node.pk)
+        if not node.parent_id:
+            break
+        cached = Area.parent.is_cached(node)
         node = (
-            _areas_without_geometry().filter(pk=node.parent_id).first() if node.parent_id else None
+            node.parent if cached else _areas_without_geometry().filter(pk=node.parent_id).first()
         )
-    return chain
-
-
-def _representative_point(area: Area) -> Point | None:
-    return (
-        Area.objects.filter(pk=area.pk)
-        .annotate(inside=PointOnSurface("geometry"))
-        .values_list("inside", flat=True)
-        .first()
-    )
+    return chain, area.inside
 
 
 def lookup_point(
@@ -149,10 +161,9 @@ def lookup_address(
         )
         _note_missing_layers(result, layers)
         return result
-    chain = _area_chain(_areas_without_geometry().get(pk=address.area_id))
+    chain, representative = _area_chain(address.area_id)
     current_ids = {layer.pk for layer in layers}
     result.areas = [AreaHit(a) for a in chain if a.layer_id in current_ids]
-    representative = _representative_point(chain[0])
     result.point = representative
     # Layers outside the official hierarchy (or a newer edition) follow from a point
     # inside the official area: right for most addresses, so marked as approximate.
@@ -252,6 +263,18 @@ def responsible_contacts(
     return result
 
 
+@contextmanager
+def _serial_query():
+    """A cursor in a transaction without parallel workers.
+
+    These queries touch a few hundred rows; starting parallel workers costs more
+    than the whole query (measured: 35 ms instead of 6 ms under load).
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
+        yield cursor
+
+
 def _published_filter(category_ids: set[int] | None) -> tuple[str, list]:
     """SQL condition on ``s`` (a service row) for published, valid, optionally in categories."""
     today = timezone.localdate()
@@ -315,7 +338,7 @@ def nearest_services(
         *params,
         limit * 3,
     ]
-    with connection.cursor() as cursor:
+    with _serial_query() as cursor:
         cursor.execute(sql, values)
         rows = [r for r in cursor.fetchall() if r[2] <= MAX_SERVICE_DISTANCE_M]
     return _hydrate(rows, limit)
@@ -347,7 +370,7 @@ def services_in_area(
         ORDER BY distance, s.name
         LIMIT %s
     """  # noqa: S608 - table names from model metadata, values as parameters
-    with connection.cursor() as cursor:
+    with _serial_query() as cursor:
         cursor.execute(sql, [origin.x, origin.y, settings.ATLAS_SRID, area.pk, *params, limit * 3])
         rows = cursor.fetchall()
     return _hydrate(rows, limit)
@@ -362,11 +385,17 @@ def _hydrate(rows: list[tuple[int, int, float]], limit: int) -> list[NearbyServi
             picked.append((service_id, location_id, distance))
         if len(picked) == limit:
             break
-    services = Service.objects.select_related("organization").prefetch_related(
-        Prefetch("categories", queryset=Category.objects.only("pk", "slug", "name"))
+    services = (
+        Service.objects.select_related("organization")
+        .only("pk", "name", "phone", "website", "organization__name")
+        .prefetch_related(
+            Prefetch("categories", queryset=Category.objects.only("pk", "slug", "name"))
+        )
+        .in_bulk([row[0] for row in picked])
     )
-    services = services.in_bulk([row[0] for row in picked])
-    locations = Location.objects.in_bulk([row[1] for row in picked])
+    locations = Location.objects.only(
+        "pk", "name", "street", "house_number", "postcode", "city", "point"
+    ).in_bulk([row[1] for row in picked])
     return [
         NearbyService(services[s], locations[loc], distance)
         for s, loc, distance in picked
