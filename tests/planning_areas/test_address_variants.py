@@ -100,3 +100,12 @@ def test_a_street_that_does_not_exist_finds_nothing():
     result = search_addresses("Xyzzyquux-Weg 7")
     assert result.suggestions == []
     assert result.message
+
+
+def test_loading_the_demo_addresses_again_changes_nothing():
+    from atlas.demo import data_dir, load_addresses
+
+    lines: list[str] = []
+    load_addresses(data_dir(), lines.append)
+    assert len(lines) == 2
+    assert all(" 0 new, 0 changed" in line for line in lines), lines
