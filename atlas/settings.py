@@ -152,6 +152,12 @@ ATLAS_TILE_ATTRIBUTION = env(
     "ATLAS_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
 )
+# Credit for the data on the map, shown next to the tile attribution (HTML allowed).
+ATLAS_DATA_ATTRIBUTION = env(
+    "ATLAS_DATA_ATTRIBUTION",
+    default="Daten: Geoportal Berlin (dl-de/by-2-0), Amt für Statistik Berlin-Brandenburg "
+    '(CC BY), <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> (ODbL)',
+)
 ATLAS_MAP_CENTER = (52.515, 13.40)
 ATLAS_MAP_ZOOM = 11
 

@@ -1,4 +1,4 @@
-"""The public site. The map, list and detail pages are added here."""
+"""The public site: map, list, service and area pages, and the map's data."""
 
 from django.urls import path
 
@@ -7,6 +7,13 @@ from . import views
 app_name = "atlas"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.map_page, name="map"),
+    path("embed/", views.embed, name="embed"),
+    path("liste/", views.service_list, name="list"),
+    path("angebote/<int:pk>/", views.service_detail, name="service_detail"),
+    path("angebote/<int:pk>/popup/", views.service_popup, name="service_popup"),
+    path("gebiete/<slug:layer_slug>/<str:code>/", views.area_detail, name="area_detail"),
+    path("karte/punkte.json", views.map_points, name="map_points"),
+    path("karte/gebiete/<slug:layer_slug>.json", views.area_outlines, name="area_outlines"),
     path("healthz", views.healthz, name="healthz"),
 ]

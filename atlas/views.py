@@ -1,18 +1,297 @@
+"""The public site: map, list, service and area pages. Views parse input and render; the
+queries live in `atlas/queries.py`, `atlas/filtering.py` and with the models."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.cache import cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
 
-from planning_areas.models import Layer
-from providers.models import Service
+from planning_areas.models import Area, Layer
+from providers.models import Category, Contact, Language, Location, Service, TargetGroup
+
+from . import queries
+from .filtering import filter_services
+from .jsonld import service_jsonld
+from .opening_hours import is_open_now, week_schedule
+
+LIST_PAGE_SIZE = 25
+RADIUS_CHOICES = [
+    ("500", _lazy("500 m")),
+    ("1000", _lazy("1 km")),
+    ("2000", _lazy("2 km")),
+    ("5000", _lazy("5 km")),
+]
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """Landing page until the public map arrives: what the atlas holds."""
-    context = {
-        "service_count": Service.objects.published().count(),
-        "layers": Layer.objects.current(),
+def _filter_context(request: HttpRequest) -> dict:
+    """What the shared filter form needs: the choices and the values currently chosen."""
+    top_level = Category.objects.filter(parent__isnull=True).prefetch_related("children")
+    return {
+        "category_tree": top_level,
+        "target_groups": TargetGroup.objects.all(),
+        "selected": {
+            "q": request.GET.get("q", ""),
+            "category": request.GET.getlist("category"),
+            "target_group": request.GET.getlist("target_group"),
+            "age": request.GET.get("age", ""),
+            "free": request.GET.get("free", ""),
+            "wheelchair": request.GET.get("wheelchair", ""),
+            "open_now": request.GET.get("open_now", ""),
+            "area": request.GET.get("area", ""),
+            "near": request.GET.get("near", ""),
+            "radius": request.GET.get("radius", "1000"),
+        },
+        "radius_choices": RADIUS_CHOICES,
+        "active_area": _active_area(request.GET.get("area", "")),
     }
-    return render(request, "atlas/home.html", context)
+
+
+def _active_area(value: str) -> Area | None:
+    if not value.isdigit():
+        return None
+    return Area.objects.select_related("layer").filter(pk=int(value)).first()
+
+
+def _map_config(request: HttpRequest, *, embed: bool) -> dict:
+    """Settings, reversed URLs and interface strings for the map's JavaScript."""
+    categories = Category.objects.all()
+    return {
+        "embed": embed,
+        "tiles": {
+            "url": settings.ATLAS_TILE_URL,
+            "attribution": settings.ATLAS_TILE_ATTRIBUTION,
+        },
+        "dataAttribution": settings.ATLAS_DATA_ATTRIBUTION,
+        "center": list(settings.ATLAS_MAP_CENTER),
+        "zoom": settings.ATLAS_MAP_ZOOM,
+        "urls": {
+            "points": reverse("atlas:map_points"),
+            "popup": reverse("atlas:service_popup", args=[0]),
+            "outlines": reverse("atlas:area_outlines", args=["__layer__"]),
+            "list": reverse("atlas:list"),
+            "map": reverse("atlas:map"),
+        },
+        "categories": [
+            {"id": c.pk, "slug": c.slug, "name": c.name, "colour": c.colour} for c in categories
+        ],
+        "layers": [{"slug": layer.slug, "name": layer.name} for layer in Layer.objects.current()],
+        "messages": {
+            "loading": _("Loading services…"),
+            "loadFailed": _("The services could not be loaded. Please try again."),
+            "count": _("%(count)s services shown"),
+            "countOne": _("1 service shown"),
+            "countNone": _("No services match these filters."),
+            "details": _("Details"),
+            "popupLoading": _("Loading…"),
+            "locating": _("Finding your location…"),
+            "locationFailed": _("Your location could not be determined."),
+            "youAreHere": _("You are here"),
+            "areaServices": _("%(count)s services"),
+            "areaList": _("List everything in this area"),
+            "areaFilter": _("Show only this area on the map"),
+            "cluster": _("%(count)s services here, zoom in"),
+            "noCategory": _("Other"),
+        },
+    }
+
+
+def _map_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
+    context = {
+        **_filter_context(request),
+        "map_config": _map_config(request, embed=embed),
+        "embed": embed,
+        "list_url": reverse("atlas:list"),
+    }
+    return render(request, "atlas/map.html", context)
+
+
+def map_page(request: HttpRequest) -> HttpResponse:
+    """The full-screen map with the filter drawer."""
+    return _map_page(request, embed=False)
+
+
+@xframe_options_exempt
+def embed(request: HttpRequest) -> HttpResponse:
+    """The map without site chrome, for partners' pages: the only view that may be framed."""
+    return _map_page(request, embed=True)
+
+
+def service_list(request: HttpRequest) -> HttpResponse:
+    """The accessible alternative to the map: filtered, paginated, no JavaScript needed."""
+    result = filter_services(request.GET)
+    status = 200 if result.is_valid else 400
+    services = (
+        result.services.select_related("organization")
+        .prefetch_related(
+            "categories",
+            Prefetch("locations", queryset=Location.objects.order_by("pk")),
+        )
+        .order_by("name", "pk")
+        if result.is_valid
+        else Service.objects.none()
+    )
+    page = Paginator(services, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    context = {
+        **_filter_context(request),
+        "page_obj": page,
+        "errors": result.errors,
+        "query_string": params.urlencode(),
+        "map_url": reverse("atlas:map") + (f"?{params.urlencode()}" if params else ""),
+    }
+    return render(request, "atlas/service_list.html", context, status=status)
+
+
+def _published_service(pk: int) -> Service:
+    return get_object_or_404(
+        Service.objects.published()
+        .select_related("organization")
+        .prefetch_related("categories", "target_groups"),
+        pk=pk,
+    )
+
+
+def _report_url(service: Service) -> str | None:
+    # The report form is another app's; link to it only where it is installed.
+    try:
+        return reverse("providers:report_problem", kwargs={"pk": service.pk})
+    except NoReverseMatch:
+        return None
+
+
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A service's own page at a stable URL."""
+    service = _published_service(pk)
+    locations = list(
+        service.locations.order_by("pk").prefetch_related(
+            Prefetch(
+                "areas",
+                queryset=Area.objects.current().select_related("layer").order_by("layer__level"),
+            )
+        )
+    )
+    contacts = list(Contact.objects.public().filter(service=service).order_by("name"))
+    organization_contacts = list(
+        Contact.objects.public()
+        .filter(organization=service.organization, service__isnull=True)
+        .order_by("name")
+    )
+    neighbours = (
+        Service.objects.published()
+        .filter(locations__in=locations)
+        .exclude(pk=service.pk)
+        .distinct()
+        .order_by("name")
+    )
+    context = {
+        "service": service,
+        "locations": locations,
+        "contacts": contacts,
+        "organization_contacts": organization_contacts,
+        "neighbours": neighbours,
+        "languages": [Language(code).label for code in service.languages if code in Language],
+        "schedule": week_schedule(service.opening_hours),
+        "open_now": is_open_now(service.opening_hours),
+        "jsonld": service_jsonld(request, service, locations, contacts + organization_contacts),
+        "report_url": _report_url(service),
+        "detail_map": {
+            "tiles": {
+                "url": settings.ATLAS_TILE_URL,
+                "attribution": settings.ATLAS_TILE_ATTRIBUTION,
+            },
+            "points": [
+                {"lat": loc.point.y, "lng": loc.point.x, "name": loc.name} for loc in locations
+            ],
+        },
+    }
+    return render(request, "atlas/service_detail.html", context)
+
+
+def service_popup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The short text a marker's popup shows, rendered on the server."""
+    service = _published_service(pk)
+    location = service.locations.order_by("pk").first()
+    return render(
+        request,
+        "atlas/service_popup.html",
+        {"service": service, "location": location, "open_now": is_open_now(service.opening_hours)},
+    )
+
+
+def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpResponse:
+    """A planning area's page: its services by category with counts."""
+    area = (
+        Area.objects.current()
+        .by_key(layer_slug, code)
+        .select_related("layer", "parent__layer")
+        .first()
+    )
+    if area is None:
+        raise Http404(_("No such planning area."))
+    services = Service.objects.published().filter(locations__areas=area).distinct()
+    groups = queries.services_by_category(services.order_by("name"))
+    context = {
+        "area": area,
+        "ancestors": area.ancestors(),
+        "children": area.children.select_related("layer").order_by("code"),
+        "groups": groups,
+        "service_count": services.count(),
+        "map_url": reverse("atlas:map") + f"?area={area.pk}",
+        "list_url": reverse("atlas:list") + f"?area={area.pk}",
+        "detail_map": {
+            "tiles": {
+                "url": settings.ATLAS_TILE_URL,
+                "attribution": settings.ATLAS_TILE_ATTRIBUTION,
+            },
+            "outline": reverse("atlas:area_outlines", args=[area.layer.slug]) + f"?code={code}",
+            "points": [],
+        },
+    }
+    return render(request, "atlas/area_detail.html", context)
+
+
+@cache_control(max_age=60)
+def map_points(request: HttpRequest) -> JsonResponse:
+    """Compact marker data for the map: one array per service and location."""
+    result = filter_services(request.GET)
+    if not result.is_valid:
+        return JsonResponse({"errors": result.errors}, status=400)
+    points = queries.map_points(result.services)
+    return JsonResponse({"count": len({p[0] for p in points}), "points": points})
+
+
+@cache_control(max_age=3600)
+def area_outlines(request: HttpRequest, layer_slug: str) -> JsonResponse:
+    """A layer's areas as a GeoJSON FeatureCollection (simplified outlines, service counts)."""
+    layer = get_object_or_404(Layer.objects.current(), slug=layer_slug)
+    features = []
+    for area in queries.area_outlines(layer, code=request.GET.get("code")):
+        features.append(
+            {
+                "type": "Feature",
+                "id": area["pk"],
+                "geometry": json.loads(area["outline"]),
+                "properties": {
+                    "code": area["code"],
+                    "name": area["name"],
+                    "services": area["services"],
+                    "url": reverse("atlas:area_detail", args=[layer.slug, area["code"]]),
+                },
+            }
+        )
+    return JsonResponse({"type": "FeatureCollection", "features": features})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,110 @@
+// Service markers: compact points from the server, clustered by Leaflet.markercluster,
+// each marker and cluster coloured by category.
+
+const FALLBACK_COLOUR = "#5f6b7a";
+
+export function createClusterLayer(categoriesById, messages) {
+  return L.markerClusterGroup({
+    chunkedLoading: true,
+    chunkInterval: 100,
+    showCoverageOnHover: false,
+    spiderfyOnMaxZoom: true,
+    removeOutsideVisibleBounds: true,
+    iconCreateFunction: (cluster) => clusterIcon(cluster, categoriesById, messages),
+  });
+}
+
+function clusterIcon(cluster, categoriesById, messages) {
+  const count = cluster.getChildCount();
+  const shares = new Map();
+  for (const marker of cluster.getAllChildMarkers()) {
+    const id = marker.options.categoryId;
+    shares.set(id, (shares.get(id) || 0) + 1);
+  }
+  let start = 0;
+  const stops = [];
+  for (const [id, n] of [...shares.entries()].sort((a, b) => b[1] - a[1])) {
+    const colour = categoriesById.get(id)?.colour || FALLBACK_COLOUR;
+    const end = start + (n / count) * 360;
+    stops.push(`${colour} ${start.toFixed(1)}deg ${end.toFixed(1)}deg`);
+    start = end;
+  }
+  const size = count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 46 : 52;
+  const label = messages.cluster.replace("%(count)s", count);
+  return L.divIcon({
+    className: "cluster",
+    iconSize: L.point(size, size),
+    html: `<span class="cluster-ring" style="background: conic-gradient(${stops.join(", ")})"><span class="cluster-count" aria-hidden="true">${count}</span><span class="visually-hidden">${label}</span></span>`,
+  });
+}
+
+const iconCache = new Map();
+
+function serviceIcon(colour) {
+  if (!iconCache.has(colour)) {
+    iconCache.set(
+      colour,
+      L.divIcon({
+        className: "service-marker",
+        iconSize: L.point(22, 22),
+        html: `<span style="background:${colour}"></span>`,
+      }),
+    );
+  }
+  return iconCache.get(colour);
+}
+
+export function buildMarkers(points, categoriesById) {
+  const markers = new Array(points.length);
+  for (let i = 0; i < points.length; i++) {
+    const [id, lat, lng, categoryId, name] = points[i];
+    const colour = categoriesById.get(categoryId)?.colour || FALLBACK_COLOUR;
+    markers[i] = L.marker([lat, lng], {
+      icon: serviceIcon(colour),
+      title: name,
+      keyboard: true,
+      serviceId: id,
+      categoryId,
+    });
+  }
+  return markers;
+}
+
+export async function fetchPoints(url, params, signal) {
+  const response = await fetch(`${url}?${params}`, {
+    signal,
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) throw new Error(`points: HTTP ${response.status}`);
+  return response.json();
+}
+
+export function bindPopups(layer, popupUrl, messages) {
+  layer.on("click", async (event) => {
+    const marker = event.layer;
+    const id = marker.options.serviceId;
+    if (!marker.getPopup()) {
+      marker.bindPopup(`<p>${messages.popupLoading}</p>`, { maxWidth: 280, autoPanPadding: [24, 24] });
+    }
+    marker.openPopup();
+    if (marker.options.popupLoaded) return focusPopup(marker);
+    const response = await fetch(popupUrl.replace("/0/", `/${id}/`));
+    if (response.ok) {
+      marker.setPopupContent(await response.text());
+      marker.options.popupLoaded = true;
+      focusPopup(marker);
+    }
+  });
+  layer.on("popupclose", (event) => {
+    const element = event.layer?.getElement?.();
+    if (element && element.contains(document.activeElement) === false) {
+      element.focus({ preventScroll: true });
+    }
+  });
+}
+
+function focusPopup(marker) {
+  // Keyboard users land on the popup's link; Escape closes it and returns to the marker.
+  const element = marker.getPopup()?.getElement();
+  element?.querySelector(".popup-link")?.focus({ preventScroll: true });
+}
