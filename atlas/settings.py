@@ -160,6 +160,9 @@ ATLAS_DATA_ATTRIBUTION = env(
 )
 ATLAS_MAP_CENTER = (52.515, 13.40)
 ATLAS_MAP_ZOOM = 11
+# The public map does not zoom out beyond the city region: fewer zoom levels make
+# clustering tens of thousands of markers in the browser much cheaper.
+ATLAS_MAP_MIN_ZOOM = env.int("ATLAS_MAP_MIN_ZOOM", default=9)
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": ATLAS_MAP_CENTER,

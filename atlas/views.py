@@ -63,6 +63,15 @@ def _active_area(value: str) -> Area | None:
     return Area.objects.select_related("layer").filter(pk=int(value)).first()
 
 
+def _points_url(request: HttpRequest) -> str:
+    """The points URL for the filters in this request (the map preloads it)."""
+    params = request.GET.copy()
+    for name in ("areas", "page"):
+        params.pop(name, None)
+    query = params.urlencode()
+    return reverse("atlas:map_points") + (f"?{query}" if query else "")
+
+
 def _map_config(request: HttpRequest, *, embed: bool) -> dict:
     """Settings, reversed URLs and interface strings for the map's JavaScript."""
     categories = Category.objects.all()
@@ -75,8 +84,10 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
         "dataAttribution": settings.ATLAS_DATA_ATTRIBUTION,
         "center": list(settings.ATLAS_MAP_CENTER),
         "zoom": settings.ATLAS_MAP_ZOOM,
+        "minZoom": settings.ATLAS_MAP_MIN_ZOOM,
         "urls": {
             "points": reverse("atlas:map_points"),
+            "initialPoints": _points_url(request),
             "popup": reverse("atlas:service_popup", args=[0]),
             "outlines": reverse("atlas:area_outlines", args=["__layer__"]),
             "list": reverse("atlas:list"),
@@ -110,6 +121,7 @@ def _map_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
     context = {
         **_filter_context(request),
         "map_config": _map_config(request, embed=embed),
+        "points_url": _points_url(request),
         "embed": embed,
         "list_url": reverse("atlas:list"),
     }
@@ -268,8 +280,11 @@ def map_points(request: HttpRequest) -> JsonResponse:
     result = filter_services(request.GET)
     if not result.is_valid:
         return JsonResponse({"errors": result.errors}, status=400)
-    points = queries.map_points(result.services)
-    return JsonResponse({"count": len({p[0] for p in points}), "points": points})
+    count, points = queries.map_points_json(result.services)
+    # The points are JSON text from PostgreSQL; only an integer is added around them.
+    return HttpResponse(
+        f'{{"count": {int(count)}, "points": {points}}}', content_type="application/json"
+    )
 
 
 @cache_control(max_age=3600)

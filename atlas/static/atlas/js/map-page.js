@@ -13,7 +13,7 @@ const status = document.getElementById("map-status");
 const categoriesById = new Map(config.categories.map((c) => [c.id, c]));
 const initial = new URLSearchParams(window.location.search);
 
-const map = L.map("map", { zoomControl: true, minZoom: 3, maxZoom: 19 });
+const map = L.map("map", { zoomControl: true, minZoom: config.minZoom, maxZoom: 19 });
 L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 }).addTo(map);
 map.attributionControl.setPrefix(false);
 map.attributionControl.addAttribution(config.dataAttribution);
@@ -65,6 +65,8 @@ function linkLists() {
 }
 
 let controller = null;
+// The first request is the one the page preloads (same URL, built by the server).
+let pointsUrl = config.urls.initialPoints;
 
 async function apply() {
   writeUrl(stateParams(), map);
@@ -75,15 +77,19 @@ async function apply() {
   document.body.classList.add("is-loading");
   let data;
   try {
-    data = await fetchPoints(config.urls.points, filterParams(), controller.signal);
+    const url = pointsUrl || `${config.urls.points}?${filterParams()}`;
+    pointsUrl = null;
+    data = await fetchPoints(url, controller.signal);
   } catch (error) {
     if (error.name === "AbortError") return;
     status.textContent = messages.loadFailed;
     document.body.classList.remove("is-loading");
     return;
   }
+  performance.mark("atlas:points-received");
   clusters.clearLayers();
   const markers = buildMarkers(data.points, categoriesById);
+  performance.mark("atlas:markers-built");
   clusters.options.chunkProgress = (done, total) => {
     if (done === total) {
       document.body.classList.remove("is-loading");

@@ -7,6 +7,7 @@ export function createClusterLayer(categoriesById, messages) {
   return L.markerClusterGroup({
     chunkedLoading: true,
     chunkInterval: 100,
+    chunkDelay: 10,
     showCoverageOnHover: false,
     spiderfyOnMaxZoom: true,
     removeOutsideVisibleBounds: true,
@@ -70,8 +71,8 @@ export function buildMarkers(points, categoriesById) {
   return markers;
 }
 
-export async function fetchPoints(url, params, signal) {
-  const response = await fetch(`${url}?${params}`, {
+export async function fetchPoints(url, signal) {
+  const response = await fetch(url, {
     signal,
     headers: { Accept: "application/json" },
   });
@@ -79,8 +80,24 @@ export async function fetchPoints(url, params, signal) {
   return response.json();
 }
 
+function isEnter(event) {
+  return event.originalEvent?.key === "Enter" || event.originalEvent?.keyCode === 13;
+}
+
 export function bindPopups(layer, popupUrl, messages) {
-  layer.on("click", async (event) => {
+  // Markers and clusters are buttons: Enter opens a popup or zooms into a cluster.
+  layer.on("keypress", (event) => {
+    if (isEnter(event)) openPopup(event);
+  });
+  layer.on("click", (event) => openPopup(event));
+  layer.on("clusterkeypress", (event) => {
+    if (!isEnter(event)) return;
+    const map = layer._map;
+    event.layer.zoomToBounds({ padding: [24, 24] });
+    map?.once("moveend", () => map.getContainer().focus({ preventScroll: true }));
+  });
+
+  async function openPopup(event) {
     const marker = event.layer;
     const id = marker.options.serviceId;
     if (!marker.getPopup()) {
@@ -94,7 +111,8 @@ export function bindPopups(layer, popupUrl, messages) {
       marker.options.popupLoaded = true;
       focusPopup(marker);
     }
-  });
+  }
+
   layer.on("popupclose", (event) => {
     const element = event.layer?.getElement?.();
     if (element && element.contains(document.activeElement) === false) {

@@ -3,10 +3,14 @@
 // and the map view in the hash as #zoom/lat/lng.
 
 export function formParams(form, extra = {}) {
-  const params = new URLSearchParams();
+  // Several checked boxes of one name become one comma-separated value, as the API expects.
+  const values = new Map();
   for (const [name, value] of new FormData(form)) {
-    if (value !== "") params.append(name, value);
+    if (value === "") continue;
+    values.set(name, [...(values.get(name) || []), value]);
   }
+  const params = new URLSearchParams();
+  for (const [name, list] of values) params.set(name, list.join(","));
   if (!params.has("near")) params.delete("radius");
   for (const [name, value] of Object.entries(extra)) {
     if (value) params.set(name, value);

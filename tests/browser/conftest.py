@@ -1,0 +1,67 @@
+"""Playwright (sync API) against pytest-django's live_server, in Debian's headless Chromium."""
+
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from .support import STUB_TILE_URL, isolate, launch
+
+# Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
+# make to set up data happen outside any coroutine, so Django's guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def stub_tiles(settings):
+    settings.ATLAS_TILE_URL = STUB_TILE_URL
+
+
+def _context(chromium, live_server, **options):
+    options.setdefault("locale", "de-DE")
+    options.setdefault("viewport", {"width": 1280, "height": 800})
+    context = chromium.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(10_000)
+    isolate(context, live_server.url)
+    return context
+
+
+@pytest.fixture
+def browser_context(chromium, live_server):
+    """A fresh browser profile (German, desktop size) that can only reach the live server."""
+    context = _context(chromium, live_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context):
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    yield page
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def make_context(chromium, live_server):
+    """Other profiles: a phone, JavaScript switched off, …"""
+    contexts = []
+
+    def make(**options):
+        contexts.append(_context(chromium, live_server, **options))
+        return contexts[-1]
+
+    yield make
+    for context in contexts:
+        context.close()

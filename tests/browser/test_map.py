@@ -1,0 +1,132 @@
+"""The public map, list, detail and area pages as a person sees them in Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .data import make_site_data
+from .support import axe_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def site(transactional_db):
+    return make_site_data()
+
+
+def wait_for_markers(page):
+    page.wait_for_function("document.body.dataset.markers !== undefined")
+
+
+def shown_service_count(page) -> int:
+    """Services on the map as drawn: numbers on the clusters plus single markers."""
+    clusters = page.locator(".cluster .cluster-count").all_inner_texts()
+    singles = page.locator(".service-marker").count()
+    return sum(int(n) for n in clusters) + singles
+
+
+def test_map_shows_clustered_markers_for_every_published_service(page, site):
+    page.goto("/")
+    wait_for_markers(page)
+    expect(page.locator(".cluster").first).to_be_visible()
+    assert shown_service_count(page) == len(site.services)
+    expect(page.locator("#map-status")).to_contain_text(str(len(site.services)))
+    # Tiles come from the configured server (here the local stub), with its attribution.
+    assert page.locator("img.leaflet-tile").count() > 0
+    expect(page.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+
+
+def test_category_filter_changes_markers_and_url(page, site):
+    page.goto("/")
+    wait_for_markers(page)
+    page.get_by_label("Jugend", exact=True).check()
+    page.wait_for_function("document.body.dataset.markers === '4'")
+    assert shown_service_count(page) == 4
+    expect(page).to_have_url(re.compile(r"\?category=jugend#\d+/"))
+
+
+def test_shared_url_restores_filters_and_view(page, site):
+    page.goto("/?category=jugend#14/52.55000/13.47000")
+    wait_for_markers(page)
+    expect(page.get_by_label("Jugend", exact=True)).to_be_checked()
+    view = page.evaluate("location.hash")
+    assert view.startswith("#14/52.55")
+    assert page.locator("body").get_attribute("data-markers") == "4"
+
+
+def test_marker_popup_leads_to_detail_page(page, site):
+    page.goto(f"/#17/{site.cafe.locations.get().point.y}/{site.cafe.locations.get().point.x}")
+    wait_for_markers(page)
+    marker = page.get_by_role("button", name="Elterncafé Sonnenschein")
+    marker.focus()
+    page.keyboard.press("Enter")
+    link = page.locator(".leaflet-popup .popup-link")
+    expect(link).to_be_focused()
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/angebote/{site.cafe.pk}/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Elterncafé Sonnenschein")
+
+
+def test_list_works_without_javascript(make_context, site):
+    page = make_context(java_script_enabled=False).new_page()
+    page.goto("/")
+    page.get_by_role("link", name="Liste", exact=True).click()
+    expect(page.locator(".result-count")).to_contain_text(f"{len(site.services)} Angebote")
+    page.get_by_label("Jugend", exact=True).check()
+    page.get_by_role("button", name="Ergebnisse anzeigen").click()
+    expect(page).to_have_url(re.compile(r"/liste/\?.*category=jugend"))
+    expect(page.locator(".service-item")).to_have_count(4)
+    page.get_by_role("link", name="Jugendclub 1").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jugendclub 1")
+
+
+def test_phone_layout_shows_filters_in_a_drawer(make_context, site):
+    context = make_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto("/")
+    wait_for_markers(page)
+    drawer = page.locator("#drawer")
+    expect(drawer).not_to_be_visible()
+    toggle = page.get_by_role("button", name="Filter")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(drawer).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_label("Suche")).to_be_focused()
+    box = drawer.bounding_box()
+    assert box["x"] >= 0 and box["width"] <= 360
+    page.get_by_label("Jugend", exact=True).check()
+    page.get_by_role("button", name="Ergebnisse anzeigen").click()
+    expect(drawer).not_to_be_visible()
+    page.wait_for_function("document.body.dataset.markers === '4'")
+    # The list stays one tap away.
+    expect(page.get_by_role("link", name="Liste", exact=True)).to_be_visible()
+
+
+def test_switching_to_english_translates_the_interface(page, site):
+    page.goto("/")
+    expect(page.get_by_role("link", name="Liste", exact=True)).to_be_visible()
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="List", exact=True)).to_be_visible()
+    expect(page.get_by_label("Search")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(f"/angebote/{site.cafe.pk}/")
+    expect(page.get_by_role("heading", name="Opening hours")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["map", "list", "detail", "area"])
+def test_pages_have_no_serious_accessibility_violations(page, site, path):
+    url = {
+        "map": "/",
+        "list": "/liste/",
+        "detail": f"/angebote/{site.cafe.pk}/",
+        "area": "/gebiete/bezirke/01/",
+    }[path]
+    page.goto(url)
+    if path == "map":
+        wait_for_markers(page)
+    else:
+        page.wait_for_load_state("networkidle")
+    assert axe_violations(page) == []
