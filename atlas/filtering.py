@@ -1,4 +1,9 @@
-"""The public site's one entry point to the service filters shared with the REST API."""
+"""The public site's one entry point to the service filters shared with the REST API.
+
+The filtering itself is ``providers.filters.ServiceFilterSet``; this module only adapts the
+HTML form's way of sending several values (repeated check boxes) to the API's way (one
+comma-separated value) and drops the parameters that are page state, not filters.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,19 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from providers.models import Service
+from providers.filters import ServiceFilterSet
+from providers.models import Location, Service
+
+# Check boxes in the filter form that may be ticked more than once.
+LIST_PARAMETERS = ("category", "target_group", "wheelchair", "area", "organization")
+# Parameters of the pages themselves (map layer, list page), not filters.
+PAGE_PARAMETERS = ("page", "areas")
 
 
 @dataclass
 class FilterResult:
     services: QuerySet[Service]
+    locations: QuerySet[Location] | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -20,6 +32,34 @@ class FilterResult:
         return not self.errors
 
 
+def api_parameters(params: QueryDict) -> QueryDict:
+    """The request's filters as the API spells them."""
+    result = params.copy()
+    for name in PAGE_PARAMETERS:
+        result.pop(name, None)
+    for name in LIST_PARAMETERS:
+        values = [v for value in result.getlist(name) for v in value.split(",") if v.strip()]
+        if values:
+            result.setlist(name, [",".join(values)])
+        else:
+            result.pop(name, None)
+    return result
+
+
 def filter_services(params: QueryDict) -> FilterResult:
-    """Published services narrowed by the query parameters, as the API narrows them."""
-    return FilterResult(services=Service.objects.published())
+    """Published services narrowed by the query parameters, exactly as the API narrows them.
+
+    ``locations`` is set when a filter concerns the place (area, near, bbox, wheelchair):
+    then only those locations of a service matched and only they belong on the map.
+    """
+    filterset = ServiceFilterSet(api_parameters(params), queryset=Service.objects.published())
+    if not filterset.is_valid():
+        errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
+        return FilterResult(services=Service.objects.none(), errors=errors)
+    locations = filterset.location_queryset() if filterset.has_location_filters else None
+    return FilterResult(services=filterset.qs, locations=locations)
+
+
+def selected_values(params: QueryDict, name: str) -> list[str]:
+    """Values of a list parameter, whether sent repeated or comma-separated."""
+    return [v for value in params.getlist(name) for v in value.split(",") if v]

@@ -13,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
@@ -21,17 +20,13 @@ from planning_areas.models import Area, Layer
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
 
 from . import queries
-from .filtering import filter_services
+from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
 from .opening_hours import is_open_now, week_schedule
 
 LIST_PAGE_SIZE = 25
-RADIUS_CHOICES = [
-    ("500", _lazy("500 m")),
-    ("1000", _lazy("1 km")),
-    ("2000", _lazy("2 km")),
-    ("5000", _lazy("5 km")),
-]
+# Metres and how they read (the same in German and English).
+RADIUS_CHOICES = [("500", "500 m"), ("1000", "1 km"), ("2000", "2 km"), ("5000", "5 km")]
 
 
 def _filter_context(request: HttpRequest) -> dict:
@@ -42,8 +37,8 @@ def _filter_context(request: HttpRequest) -> dict:
         "target_groups": TargetGroup.objects.all(),
         "selected": {
             "q": request.GET.get("q", ""),
-            "category": request.GET.getlist("category"),
-            "target_group": request.GET.getlist("target_group"),
+            "category": selected_values(request.GET, "category"),
+            "target_group": selected_values(request.GET, "target_group"),
             "age": request.GET.get("age", ""),
             "free": request.GET.get("free", ""),
             "wheelchair": request.GET.get("wheelchair", ""),
@@ -65,10 +60,7 @@ def _active_area(value: str) -> Area | None:
 
 def _points_url(request: HttpRequest) -> str:
     """The points URL for the filters in this request (the map preloads it)."""
-    params = request.GET.copy()
-    for name in ("areas", "page"):
-        params.pop(name, None)
-    query = params.urlencode()
+    query = api_parameters(request.GET).urlencode()
     return reverse("atlas:map_points") + (f"?{query}" if query else "")
 
 
@@ -144,12 +136,10 @@ def service_list(request: HttpRequest) -> HttpResponse:
     result = filter_services(request.GET)
     status = 200 if result.is_valid else 400
     services = (
-        result.services.select_related("organization")
-        .prefetch_related(
+        result.services.select_related("organization").prefetch_related(
             "categories",
             Prefetch("locations", queryset=Location.objects.order_by("pk")),
         )
-        .order_by("name", "pk")
         if result.is_valid
         else Service.objects.none()
     )
@@ -280,7 +270,7 @@ def map_points(request: HttpRequest) -> JsonResponse:
     result = filter_services(request.GET)
     if not result.is_valid:
         return JsonResponse({"errors": result.errors}, status=400)
-    count, points = queries.map_points_json(result.services)
+    count, points = queries.map_points_json(result.services, result.locations)
     # The points are JSON text from PostgreSQL; only an integer is added around them.
     return HttpResponse(
         f'{{"count": {int(count)}, "points": {points}}}', content_type="application/json"

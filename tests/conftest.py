@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import translation
 
 from providers.permissions import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
 
@@ -18,6 +19,15 @@ def _check_deferred_constraints_now():
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Messages are asserted against their English source strings, whatever LANGUAGE_CODE says
+    (German, with locale/de compiled). Requests still choose their own language per request
+    (Accept-Language, the language cookie), so German pages are tested as German."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -47,13 +47,26 @@ def test_category_filter_changes_markers_and_url(page, site):
     expect(page).to_have_url(re.compile(r"\?category=jugend#\d+/"))
 
 
+def test_search_changes_markers_and_url(page, site):
+    page.goto("/")
+    wait_for_markers(page)
+    page.get_by_label("Suche").fill("Elterncafe")
+    page.get_by_label("Suche").press("Enter")
+    page.wait_for_function("document.body.dataset.markers === '1'")
+    expect(page.get_by_role("button", name="Elterncafé Sonnenschein")).to_be_attached()
+    expect(page).to_have_url(re.compile(r"\?q=Elterncafe#"))
+    expect(page.locator("#map-status")).to_contain_text("1")
+
+
 def test_shared_url_restores_filters_and_view(page, site):
-    page.goto("/?category=jugend#14/52.55000/13.47000")
+    page.goto("/?category=jugend&areas=bezirke#14/52.55000/13.47000")
     wait_for_markers(page)
     expect(page.get_by_label("Jugend", exact=True)).to_be_checked()
     view = page.evaluate("location.hash")
     assert view.startswith("#14/52.55")
     assert page.locator("body").get_attribute("data-markers") == "4"
+    expect(page.get_by_label("Bezirke")).to_be_checked()
+    expect(page.locator("path.leaflet-interactive")).to_have_count(2)
 
 
 def test_marker_popup_leads_to_detail_page(page, site):
@@ -83,7 +96,12 @@ def test_list_works_without_javascript(make_context, site):
 
 
 def test_phone_layout_shows_filters_in_a_drawer(make_context, site):
-    context = make_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context = make_context(
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        reduced_motion="reduce",
+    )
     page = context.new_page()
     page.goto("/")
     wait_for_markers(page)

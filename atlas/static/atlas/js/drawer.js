@@ -9,7 +9,7 @@ export function setUpDrawer(drawer, toggle, close) {
     drawer.classList.toggle("is-open", open);
     toggle.setAttribute("aria-expanded", String(open));
     if (open) {
-      drawer.querySelector("input, select, button")?.focus();
+      drawer.querySelector("input:not([type=hidden]), select")?.focus();
     } else if (returnFocus && drawer.contains(document.activeElement)) {
       toggle.focus();
     }

@@ -15,7 +15,8 @@ export function setUpLocate(map, form, messages, status, onChange) {
       map.removeLayer(circle);
       circle = null;
     }
-    const [lat, lng] = near.value.split(",").map(Number);
+    // The API's order: longitude first.
+    const [lng, lat] = near.value.split(",").map(Number);
     if (!Number.isFinite(lat) || !Number.isFinite(lng)) return null;
     circle = L.circle([lat, lng], {
       radius: Number(radius.value) || 1000,
@@ -32,7 +33,8 @@ export function setUpLocate(map, form, messages, status, onChange) {
     status.textContent = messages.locating;
     navigator.geolocation.getCurrentPosition(
       (position) => {
-        near.value = `${position.coords.latitude.toFixed(5)},${position.coords.longitude.toFixed(5)}`;
+        near.value = `${position.coords.longitude.toFixed(5)},${position.coords.latitude.toFixed(5)}`;
+        radius.disabled = false;
         const drawn = draw();
         if (drawn) map.fitBounds(drawn.getBounds());
         onChange();
@@ -46,6 +48,7 @@ export function setUpLocate(map, form, messages, status, onChange) {
   radius.addEventListener("change", () => draw());
   clear.addEventListener("click", () => {
     near.value = "";
+    radius.disabled = true;
     clear.hidden = true;
     draw();
     onChange();
