@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import Client
 from django.utils import translation
 
 from providers.permissions import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
@@ -28,6 +29,12 @@ def english_messages():
     (Accept-Language, the language cookie), so German pages are tested as German."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def client():
+    """The test client asks for English pages unless a test sends another Accept-Language."""
+    return Client(headers={"accept-language": "en"})
 
 
 @pytest.fixture(scope="module")
