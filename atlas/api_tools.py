@@ -200,4 +200,3 @@ def _features_schema(schema: dict) -> dict:
     if ref.endswith("List"):
         return {"type": "array", "items": {"$ref": ref[: -len("List")]}}
     return schema.get("properties", {}).get("features", {"type": "array", "items": {}})
-

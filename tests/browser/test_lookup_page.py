@@ -110,7 +110,7 @@ def _log_in(page, live_server):
     page.goto(f"{live_server.url}/lookup/")
     page.fill("#id_username", "sachbearbeitung")
     page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_selector("#lookup-address")
 
 
