@@ -71,5 +71,9 @@ format: python-deps
 bench: setup
 	$(PY) bench/run_all.py
 
+# README screenshots (docs/screenshots/), taken in headless Chromium from the demo.
+screenshots: setup demo
+	$(PY) bin/make-screenshots
+
 clean:
 	rm -rf $(VENV) node_modules staticfiles

@@ -3,9 +3,11 @@ queries live in `atlas/queries.py`, `atlas/filtering.py` and with the models."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Prefetch
@@ -25,6 +27,7 @@ from .jsonld import service_jsonld
 from .opening_hours import is_open_now, week_schedule
 
 LIST_PAGE_SIZE = 25
+POINTS_CACHE_SECONDS = 60
 # Metres and how they read (the same in German and English).
 RADIUS_CHOICES = [("500", "500 m"), ("1000", "1 km"), ("2000", "2 km"), ("5000", "5 km")]
 
@@ -264,17 +267,28 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
     return render(request, "atlas/area_detail.html", context)
 
 
-@cache_control(max_age=60)
-def map_points(request: HttpRequest) -> JsonResponse:
-    """Compact marker data for the map: one array per service and location."""
-    result = filter_services(request.GET)
-    if not result.is_valid:
-        return JsonResponse({"errors": result.errors}, status=400)
-    count, points = queries.map_points_json(result.services, result.locations)
-    # The points are JSON text from PostgreSQL; only an integer is added around them.
-    return HttpResponse(
-        f'{{"count": {int(count)}, "points": {points}}}', content_type="application/json"
+@cache_control(max_age=POINTS_CACHE_SECONDS)
+def map_points(request: HttpRequest) -> HttpResponse:
+    """Compact marker data for the map: one array per service and location.
+
+    Answers are cached per filter set and data version (any change to services, locations
+    or their links gives a new version) for POINTS_CACHE_SECONDS, which also bounds how
+    stale ``open_now`` can be.
+    """
+    query = api_parameters(request.GET).urlencode()
+    key = (
+        "atlas:points:" + hashlib.sha256(f"{queries.points_version()}?{query}".encode()).hexdigest()
     )
+    body = cache.get(key)
+    if body is None:
+        result = filter_services(request.GET)
+        if not result.is_valid:
+            return JsonResponse({"errors": result.errors}, status=400)
+        count, points = queries.map_points_json(result.services, result.locations)
+        # The points are JSON text from PostgreSQL; only an integer is added around them.
+        body = f'{{"count": {int(count)}, "points": {points}}}'
+        cache.set(key, body, POINTS_CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/json")
 
 
 @cache_control(max_age=3600)

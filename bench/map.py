@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,14 @@ sys.path.insert(0, str(ROOT))
 from tests.browser.support import STUB_TILE_URL, isolate, launch  # noqa: E402
 
 PYTHON = sys.executable
+
+
+def configured_database_url() -> str:
+    """DATABASE_URL from the environment or .env, with the settings' default."""
+    import environ
+
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
+    return os.environ.get("DATABASE_URL", "postgis://atlas:atlas@127.0.0.1:5432/atlas")
 
 
 def database_url_with_name(url: str, name: str) -> str:
@@ -82,6 +91,9 @@ class Server:
             "ATLAS_TILE_URL": STUB_TILE_URL,
         }
         self.url = f"http://127.0.0.1:{port}"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(f"port {port} is in use: stop that server first")
         self.process = subprocess.Popen(
             [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
             cwd=ROOT,
@@ -91,6 +103,8 @@ class Server:
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the server exited during start-up")
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=2)  # noqa: S310
                 return
@@ -222,9 +236,7 @@ def main() -> None:
     parser.add_argument("--skip-demo", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        sys.exit("Set DATABASE_URL to a database holding the demo (manage.py load_demo).")
+    database_url = configured_database_url()
 
     from playwright.sync_api import sync_playwright
 

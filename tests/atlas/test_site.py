@@ -246,3 +246,12 @@ def test_report_link_appears_only_where_the_report_form_exists(client, centre):
         assert "Fehler in diesem Eintrag melden" not in html
     else:
         assert f'href="{url}"' in html
+
+
+def test_map_points_reflect_a_new_service_at_once_despite_the_cache(client, centre, family):
+    assert client.get(reverse("atlas:map_points")).json()["count"] == 1
+    ServiceFactory(locations=[LocationFactory()], categories=[family])
+    assert client.get(reverse("atlas:map_points")).json()["count"] == 2
+    centre.status = Service.Status.ARCHIVED
+    centre.save()
+    assert client.get(reverse("atlas:map_points")).json()["count"] == 1

@@ -15,13 +15,28 @@ export function createClusterLayer(categoriesById, messages) {
   });
 }
 
-function clusterIcon(cluster, categoriesById, messages) {
-  const count = cluster.getChildCount();
+// Markers per category below a cluster, kept on the cluster while its size is unchanged, so
+// an icon costs as much as its sub-clusters, not as its (up to tens of thousands) markers.
+function categoryShares(cluster) {
+  if (cluster._atlasShares && cluster._atlasSharesCount === cluster._childCount) {
+    return cluster._atlasShares;
+  }
   const shares = new Map();
-  for (const marker of cluster.getAllChildMarkers()) {
+  for (const marker of cluster._markers) {
     const id = marker.options.categoryId;
     shares.set(id, (shares.get(id) || 0) + 1);
   }
+  for (const child of cluster._childClusters) {
+    for (const [id, n] of categoryShares(child)) shares.set(id, (shares.get(id) || 0) + n);
+  }
+  cluster._atlasShares = shares;
+  cluster._atlasSharesCount = cluster._childCount;
+  return shares;
+}
+
+function clusterIcon(cluster, categoriesById, messages) {
+  const count = cluster.getChildCount();
+  const shares = categoryShares(cluster);
   let start = 0;
   const stops = [];
   for (const [id, n] of [...shares.entries()].sort((a, b) => b[1] - a[1])) {
