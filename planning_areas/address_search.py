@@ -204,8 +204,6 @@ def search_addresses(text: str, limit: int = 10) -> SearchResult:
     With a house number the suggestions are addresses (the exact one first);
     without, they are streets per postcode and district, to be completed.
     """
-    from django.db.models import Count, Max, Min
-
     from .models import Address, Street
 
     parsed = parse_query(text, district_names.get())
@@ -228,55 +226,40 @@ def search_addresses(text: str, limit: int = 10) -> SearchResult:
     scores = Street.objects.scored(parsed.street_keys)
     if not scores:
         return SearchResult(parsed, [], str(_("No matching address found.")))
-    ranked = Address.objects.ranked(
-        scores,
-        house_number=parsed.house_number,
-        suffix=parsed.suffix,
-        postcode=parsed.postcode,
-        districts=parsed.districts,
-    )
+    options = {
+        "house_number": parsed.house_number,
+        "suffix": parsed.suffix,
+        "postcode": parsed.postcode,
+        "districts": parsed.districts,
+        "limit": limit,
+    }
     if parsed.house_number is not None:
-        rows = ranked.values(
-            "pk",
-            "street__name",
-            "house_number",
-            "house_number_suffix",
-            "postcode",
-            "district",
-            "point",
-        )[:limit]
         suggestions = [
             Suggestion(
                 kind="address",
-                street=row["street__name"],
+                street=row["street"],
                 house_number=row["house_number"],
                 house_number_suffix=row["house_number_suffix"],
                 postcode=row["postcode"],
                 district=row["district"],
-                address_id=row["pk"],
-                has_position=row["point"] is not None,
+                address_id=row["id"],
+                has_position=row["has_position"],
             )
-            for row in rows
+            for row in Address.objects.suggest(scores, **options)
         ]
     else:
-        rows = (
-            ranked.order_by()
-            .values("street__name", "postcode", "district")
-            .annotate(best=Max("rank"), count=Count("pk"), first=Min("pk"))
-            .order_by("-best", "street__name", "postcode")[:limit]
-        )
         suggestions = [
             Suggestion(
                 kind="street",
-                street=row["street__name"],
+                street=row["street"],
                 house_number=None,
                 house_number_suffix="",
                 postcode=row["postcode"],
                 district=row["district"],
-                address_id=row["first"] if row["count"] == 1 else None,
-                address_count=row["count"],
+                address_id=row["first_id"] if row["address_count"] == 1 else None,
+                address_count=row["address_count"],
             )
-            for row in rows
+            for row in Address.objects.suggest(scores, by_street=True, **options)
         ]
     message = "" if suggestions else str(_("No matching address found."))
     return SearchResult(parsed, suggestions, message)

@@ -11,7 +11,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
-from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -334,7 +334,7 @@ class AddressQuerySet(models.QuerySet):
             .distinct()
         )
 
-    def ranked(
+    def suggest(
         self,
         street_scores: dict[int, float],
         *,
@@ -342,47 +342,69 @@ class AddressQuerySet(models.QuerySet):
         suffix: str = "",
         postcode: str = "",
         districts: list[str] | None = None,
-    ) -> AddressQuerySet:
-        """Addresses on the scored streets, the exact address first.
+        by_street: bool = False,
+        limit: int = 10,
+    ) -> list[dict]:
+        """Addresses on the scored streets, the exact address first, as dicts.
 
         Rank = street score (3 exact, 2+ prefix, 1+ contained, <1 similar)
         + 1.5 for the postcode, + 1.2 for a district named in the query (both
         pick the right one of several equally named streets), + 1 for the house
-        number, + 0.1 for the suffix; then the nearest house numbers.
+        number, + 0.1 for the suffix; then the nearest house numbers. With
+        ``by_street`` one row per street, postcode and district, with the count
+        of addresses and the smallest id. One statement: this runs on every
+        keystroke.
         """
         if not street_scores:
-            return self.none()
-        boosts = [
-            Case(
-                *[When(street_id=pk, then=Value(score)) for pk, score in street_scores.items()],
-                default=Value(0.0),
-                output_field=models.FloatField(),
+            return []
+        address = Address._meta.db_table
+        street = Street._meta.db_table
+        ranked = f"""
+            WITH ranked AS (
+                SELECT a.id, a.street_id, a.house_number, a.house_number_suffix, a.postcode,
+                       a.district, a.point IS NOT NULL AS has_position,
+                       m.score
+                       + CASE WHEN a.house_number = %(number)s THEN 1.0 ELSE 0 END
+                       + CASE WHEN %(number)s IS NOT NULL AND a.house_number_suffix = %(suffix)s
+                              THEN 0.1 ELSE 0 END
+                       + CASE WHEN %(postcode)s <> '' AND a.postcode = %(postcode)s
+                              THEN 1.5 ELSE 0 END
+                       + CASE WHEN a.district = ANY(%(districts)s) THEN 1.2 ELSE 0 END AS rank
+                FROM "{address}" a
+                JOIN unnest(%(ids)s::bigint[], %(scores)s::float8[]) AS m(street_id, score)
+                  ON m.street_id = a.street_id
             )
-        ]
-        if house_number is not None:
-            boosts.append(_flag(Q(house_number=house_number), 1.0))
-            boosts.append(_flag(Q(house_number_suffix=suffix), 0.1))
-        if postcode:
-            boosts.append(_flag(Q(postcode=postcode), 1.5))
-        if districts:
-            boosts.append(_flag(Q(district__in=districts), 1.2))
-        rank = boosts[0]
-        for boost in boosts[1:]:
-            rank = rank + boost
-        queryset = self.filter(street_id__in=list(street_scores)).annotate(rank=rank)
-        order = ["-rank"]
-        if house_number is not None:
-            queryset = queryset.annotate(
-                number_gap=Func(F("house_number") - Value(house_number), function="ABS")
-            )
-            order.append(F("number_gap").asc(nulls_last=True))
-        return queryset.order_by(*order, "house_number", "house_number_suffix", "postcode")
-
-
-def _flag(condition: Q, weight: float) -> Case:
-    return Case(
-        When(condition, then=Value(weight)), default=Value(0.0), output_field=models.FloatField()
-    )
+        """  # noqa: S608 - table names from model metadata, values as parameters
+        if by_street:
+            sql = f"""{ranked}
+                SELECT s.name AS street, r.postcode, r.district, max(r.rank) AS rank,
+                       count(*) AS address_count, min(r.id) AS first_id
+                FROM ranked r JOIN "{street}" s ON s.id = r.street_id
+                GROUP BY s.name, r.postcode, r.district
+                ORDER BY rank DESC, s.name, r.postcode LIMIT %(limit)s
+            """  # noqa: S608
+        else:
+            sql = f"""{ranked}
+                SELECT r.id, s.name AS street, r.house_number, r.house_number_suffix,
+                       r.postcode, r.district, r.has_position, r.rank
+                FROM ranked r JOIN "{street}" s ON s.id = r.street_id
+                ORDER BY r.rank DESC, abs(r.house_number - %(number)s) NULLS LAST,
+                         r.house_number, r.house_number_suffix, r.postcode
+                LIMIT %(limit)s
+            """  # noqa: S608
+        params = {
+            "ids": list(street_scores),
+            "scores": list(street_scores.values()),
+            "number": house_number,
+            "suffix": suffix,
+            "postcode": postcode,
+            "districts": list(districts or []),
+            "limit": limit,
+        }
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            columns = [c.name for c in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 class Address(models.Model):
