@@ -117,7 +117,8 @@ def _log_in(page, live_server):
 def test_type_pick_a_suggestion_and_see_areas_and_contacts(page, live_server, berlin_block):
     _log_in(page, live_server)
     page.type("#lookup-address", "karlmarx str 12a", delay=20)
-    suggestion = page.locator("#lookup-suggestions [role=option]").first
+    # Earlier keystrokes may still show street suggestions: wait for the address.
+    suggestion = page.locator("#lookup-suggestions [role=option]", has_text="12A").first
     suggestion.wait_for()
     assert suggestion.inner_text() == "Karl-Marx-Straße 12A, 12043 Neukölln"
     suggestion.click()
