@@ -66,11 +66,12 @@ class AreaImportReport:
                 _("The previous edition is kept as layer “%(slug)s”.")
                 % {"slug": self.previous_edition}
             )
-        for label, codes in ((_("new"), self.created), (_("changed"), self.changed)):
+        # Labels as in the first line (the console report is not translated yet).
+        for label, codes in (("new", self.created), ("changed", self.changed)):
             if codes:
                 lines.append(f"  {label}: {_preview(codes)}")
         if self.removed:
-            lines.append(f"  {_('removed')}: {_preview(self.removed)}")
+            lines.append(f"  removed: {_preview(self.removed)}")
         if self.repaired:
             lines.append(_("%(n)d invalid geometries repaired:") % {"n": len(self.repaired)})
             lines.extend(f"  {entry}" for entry in self.repaired)
@@ -418,11 +419,10 @@ def import_areas(
     existing = {area.code: area for area in Area.objects.filter(layer=layer)} if layer.pk else {}
     to_create, to_update = [], []
     for code, (name, geom) in areas.items():
-        values = {
-            "name": name,
-            "parent_id": parents.get(parent_codes.get(code)),
-            **attributes.get(code, {}),
-        }
+        values = {"name": name, **attributes.get(code, {})}
+        if parent_codes:
+            # Without parent options the stored parents stay as they are.
+            values["parent_id"] = parents.get(parent_codes.get(code))
         area = existing.get(code)
         if area is None:
             report.created.append(code)

@@ -394,6 +394,23 @@ def test_parent_code_field_links_parents(tmp_path, districts):
     }
 
 
+def test_import_without_parent_options_keeps_stored_parents(tmp_path, districts):
+    path = tmp_path / "areas.geojson"
+    _two_areas().to_file(path, driver="GeoJSON", engine="pyogrio")
+    run(
+        path,
+        layer="pgr",
+        layer_name="PGR",
+        parent_layer="bezirke",
+        parent_code_prefix=2,
+        commit=True,
+        **FIELDS,
+    )
+    out = run(path, layer="pgr", commit=True, **FIELDS)
+    assert "0 new, 0 changed, 0 removed, 2 unchanged" in out
+    assert not Area.objects.filter(layer__slug="pgr", parent__isnull=True).exists()
+
+
 def test_new_edition_keeps_the_previous_one_by_validity_dates(tmp_path):
     old = LayerFactory(slug="plr", name="PLR", valid_from=datetime.date(2006, 1, 1))
     AreaFactory(layer=old, code="0999", name="Alt")
