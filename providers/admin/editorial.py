@@ -14,6 +14,9 @@ from .base import ScopedAdmin
 
 @admin.register(PendingChange)
 class PendingChangeAdmin(ScopedAdmin):
+    def has_add_permission(self, request):
+        return False  # created by the workflow, never by hand
+
     organization_path = "organization"
     list_display = ["object_repr", "content_type", "organization", "author", "created_at", "status"]
     list_filter = ["status", "content_type"]
@@ -68,6 +71,9 @@ class PendingChangeAdmin(ScopedAdmin):
 
 @admin.register(ServiceDeletion)
 class ServiceDeletionAdmin(ScopedAdmin):
+    def has_add_permission(self, request):
+        return False  # created by the workflow, never by hand
+
     list_display = ["name", "organization_name", "deleted_at", "deleted_by", "restored_at"]
     list_filter = ["restored_at"]
     search_fields = ["name", "organization_name"]
@@ -88,6 +94,9 @@ class ServiceDeletionAdmin(ScopedAdmin):
 
 @admin.register(ProblemReport)
 class ProblemReportAdmin(ScopedAdmin):
+    def has_add_permission(self, request):
+        return False  # created by the workflow, never by hand
+
     list_display = ["service", "kind", "status", "created_at", "assigned_to"]
     list_filter = ["status", "kind"]
     list_select_related = ["service", "assigned_to"]
