@@ -89,8 +89,11 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # Service search: pg_trgm's default word-similarity threshold (0.6) misses simple typos
 # such as "Famielie"; 0.5 still keeps unrelated names out.
+# Parallel workers cost several milliseconds to start, more than the short queries of a web
+# request gain from them (measured by bench/api.py); batch jobs may raise the setting.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-    f"-c pg_trgm.word_similarity_threshold={env.float('ATLAS_SEARCH_TRIGRAM_THRESHOLD', 0.5)}"
+    f"-c pg_trgm.word_similarity_threshold={env.float('ATLAS_SEARCH_TRIGRAM_THRESHOLD', 0.5)} "
+    f"-c max_parallel_workers_per_gather={env.int('ATLAS_DB_PARALLEL_WORKERS', 0)}"
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

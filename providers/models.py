@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Iterable
 
 from django import forms
@@ -29,7 +30,7 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Lower
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -38,6 +39,9 @@ from .validators import validate_hex_colour, validate_opening_hours
 
 # Text-search configuration for service search: German stemming (Kinder → kind).
 SEARCH_CONFIG = "german"
+SEARCH_WORD = re.compile(r"\w+")
+MAX_SEARCH_WORDS = 8
+MAX_WORD_EXPANSIONS = 12
 
 
 class ChoiceArrayField(ArrayField):
@@ -378,15 +382,28 @@ class ServiceQuerySet(models.QuerySet):
         return published
 
     def search(self, text: str) -> ServiceQuerySet:
-        """German full-text search (stemmed, weighted name > description) OR trigram
-        word similarity on the name (typos, parts of compound words); annotates ``rank``."""
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        needle = text.lower()
-        return self.filter(
-            Q(search_vector=query) | Q(lower_name__trigram_word_similar=needle)
-        ).annotate(
-            rank=SearchRank(models.F("search_vector"), query)
-            + TrigramWordSimilarity(Value(needle), "lower_name")
+        """German full-text search, tolerant of typos and parts of compound words.
+
+        Every query word is expanded to the similar words of the vocabulary
+        (``SearchWord``); all words must match (AND), each by itself or one of its
+        expansions (OR). Matching and ranking use the full-text index only; exact
+        matches of the query rank above corrected ones. Annotates ``rank``.
+        """
+        words = SEARCH_WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
+        if not words:
+            return self.none()
+        exact = None
+        expanded = None
+        for word in words:
+            alternatives = SearchWord.objects.similar_to(word)
+            term = SearchQuery(word, config=SEARCH_CONFIG)
+            exact = term if exact is None else exact & term
+            for alternative in alternatives:
+                term = term | SearchQuery(alternative, config=SEARCH_CONFIG)
+            expanded = term if expanded is None else expanded & term
+        vector = models.F("search_vector")
+        return self.filter(search_vector=expanded).annotate(
+            rank=SearchRank(vector, expanded) + 2 * SearchRank(vector, exact)
         )
 
     def in_category_ids(self, ids: Iterable[int]) -> ServiceQuerySet:
@@ -546,13 +563,7 @@ class Service(TimeStamped):
         db_persist=True,
         verbose_name=_("search document"),
     )
-    lower_name = models.GeneratedField(
-        expression=Lower("name"),
-        output_field=models.CharField(max_length=255),
-        db_persist=True,
-        verbose_name=_("name in lower case"),
-    )
-    history = HistoricalRecords(excluded_fields=["search_vector", "lower_name"])
+    history = HistoricalRecords(excluded_fields=["search_vector"])
 
     objects = ServiceQuerySet.as_manager()
 
@@ -581,8 +592,6 @@ class Service(TimeStamped):
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="service_search_vector"),
-            # Trigram index: typo-tolerant and compound-word matching on the name.
-            GinIndex(fields=["lower_name"], opclasses=["gin_trgm_ops"], name="service_name_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -605,6 +614,46 @@ class Service(TimeStamped):
             return True
         age = timezone.localdate() - self.last_verified
         return age.days > settings.ATLAS_VERIFICATION_MAX_AGE_DAYS
+
+
+class SearchWordQuerySet(models.QuerySet):
+    def similar_to(self, word: str, limit: int = MAX_WORD_EXPANSIONS) -> list[str]:
+        """Vocabulary words that contain something like ``word`` (index-backed ``%>``)."""
+        return list(
+            self.filter(word__trigram_word_similar=word)
+            .exclude(word=word)
+            # Longer words contain the query (compounds), similar ones are typos; much
+            # shorter words would only widen the search.
+            .annotate(length=Length("word"))
+            .filter(length__gte=len(word) - 2)
+            .annotate(similarity=TrigramWordSimilarity(Value(word), "word"))
+            .order_by("-similarity", "word")
+            .values_list("word", flat=True)[:limit]
+        )
+
+
+class SearchWord(models.Model):
+    """A word occurring in some service's name or description.
+
+    The vocabulary typo-tolerant search corrects against: a query word is expanded to
+    the vocabulary words it resembles (pg_trgm word similarity, so "zentrum" also finds
+    "familienzentrum" and "Famielie" finds "familie"), and the expansion is matched with
+    the full-text index. Filled by a database trigger on services (migration
+    0006_search_vocabulary), so bulk imports cannot bypass it; words are never removed,
+    a stale word only widens a query by a term that matches nothing.
+    """
+
+    word = models.CharField(_("word"), max_length=100, primary_key=True)
+
+    objects = SearchWordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("search word")
+        verbose_name_plural = _("search words")
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="searchword_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class ServiceAtLocation(models.Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeoFunc
 from django.db.models import F, JSONField, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Concat, JSONObject
+from django.db.models.functions import Cast, Concat
+
+from atlas.api_tools import JSONBuildObject
 
 COORDINATE_PRECISION = 6
 
@@ -47,11 +49,11 @@ def area_features(
 ) -> list[str]:
     """Feature texts for ``areas`` (already sliced or small), in queryset order."""
     geometry = geometry_json("geometry", simplify) if with_geometry else Value(None, JSONField())
-    feature = JSONObject(
+    feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
         geometry=geometry,
-        properties=JSONObject(**area_properties()),
+        properties=JSONBuildObject(**area_properties()),
     )
     return list(
         areas.annotate(feature=Cast(feature, TextField())).values_list("feature", flat=True)

@@ -125,13 +125,14 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if params["point"] is not None:
             areas = areas.containing(params["point"])
         areas = areas.order_by("layer__level", "layer__slug", "code")
-        count = areas.count()
         start = (page - 1) * size
         features = geojson.area_features(
             areas[start : start + size],
             with_geometry=params["geometry"] is not False,
             simplify=params["simplify"] or None,
         )
+        # A short first page is the whole answer (the usual point lookup): no count query.
+        count = len(features) if page == 1 and len(features) < size else areas.count()
         next_url, previous_url = page_links(request, page, size, count)
         return Response(
             feature_collection(features, count=count, next=next_url, previous=previous_url)

@@ -28,8 +28,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, JSONObject, Round
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
+
+from atlas.api_tools import JSONBuildObject
 
 from ..models import Category, Contact, Location, ServiceAtLocation, TargetGroup
 from .serializers import (
@@ -43,8 +45,8 @@ from .serializers import (
 COORDINATE_PRECISION = 6  # about 0.1 m
 
 
-def _object(fields: Iterable[str], prefix: str = "") -> JSONObject:
-    return JSONObject(**{name: F(f"{prefix}{name}") for name in fields})
+def _object(fields: Iterable[str], prefix: str = "") -> JSONBuildObject:
+    return JSONBuildObject(**{name: F(f"{prefix}{name}") for name in fields})
 
 
 def stale_limit() -> datetime.date:
@@ -80,7 +82,9 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
         "id": F(service_ref),
         "name": F(f"{p}name"),
         "description": F(f"{p}description"),
-        "organization": JSONObject(id=F(f"{p}organization_id"), name=F(f"{p}organization__name")),
+        "organization": JSONBuildObject(
+            id=F(f"{p}organization_id"), name=F(f"{p}organization__name")
+        ),
         "categories": categories,
         "target_groups": target_groups,
         "min_age": F(f"{p}min_age"),
@@ -115,11 +119,11 @@ def _annotate_features(rows: QuerySet, near: Point | None, internal: bool) -> Qu
     properties["location"] = _object(LocationBriefSerializer.Meta.fields, "location__")
     if near is not None:
         properties["distance"] = Round(Distance("location__point", near), 1)
-    feature = JSONObject(
+    feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
         geometry=_point_json("location__point"),
-        properties=JSONObject(**properties),
+        properties=JSONBuildObject(**properties),
     )
     return rows.annotate(feature=Cast(feature, TextField()))
 
@@ -175,16 +179,16 @@ def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
         Location.objects.filter(services=OuterRef("pk"))
         .order_by("name", "pk")
         .values(
-            json=JSONObject(
+            json=JSONBuildObject(
                 **{name: F(name) for name in LocationBriefSerializer.Meta.fields},
                 point=_point_json("point"),
             )
         )
     )
-    feature = JSONObject(
+    feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
-        properties=JSONObject(**properties),
+        properties=JSONBuildObject(**properties),
     )
     row = (
         Service.objects.filter(pk=service_id)

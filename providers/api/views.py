@@ -4,7 +4,7 @@ filters in ``providers.filters``, GeoJSON assembly in ``geojson.py``."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Window
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -45,6 +45,17 @@ from .serializers import (
 )
 
 SERVICE_PAGE_SIZE = 100
+
+
+def page_ids_and_count(services, start: int, size: int) -> tuple[list[int], int]:
+    """Ids of one page and the total in a single query (``count(*) OVER ()``); a separate
+    count only for a page past the end."""
+    rows = list(
+        services.annotate(total=Window(Count("*"))).values_list("pk", "total")[start : start + size]
+    )
+    if rows:
+        return [pk for pk, _ in rows], rows[0][1]
+    return [], services.count()
 
 
 def validated_filterset(request, queryset) -> ServiceFilterSet:
@@ -94,10 +105,8 @@ class ServiceViewSet(viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         filterset = validated_filterset(request, self.get_queryset())
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
-        services = filterset.qs
-        count = services.count()
         start = (page - 1) * size
-        ids = list(services.values_list("pk", flat=True)[start : start + size])
+        ids, count = page_ids_and_count(filterset.qs, start, size)
         features = geojson.page_features(
             ids,
             locations=filterset.location_queryset() if filterset.has_location_filters else None,

@@ -55,11 +55,20 @@ def test_q_tolerates_typos_and_parts_of_compound_words():
 
 def test_q_orders_name_hits_before_description_hits():
     in_description = ServiceFactory(name="Treffpunkt", description="Hilfe bei Schulden")
-    in_name = ServiceFactory(name="Schuldnerberatung", description="")
-    assert run("q=Schulden")[:2] == [in_name, in_description] or run("q=Schulden") == [
-        in_name,
-        in_description,
-    ]
+    in_name = ServiceFactory(name="Schulden und Finanzen", description="")
+    assert run("q=Schulden") == [in_name, in_description]
+
+
+def test_q_ranks_exact_words_above_corrected_ones():
+    corrected = ServiceFactory(name="Familienzentrum Nord", description="")
+    exact = ServiceFactory(name="Zentrum Süd", description="")
+    assert run("q=Zentrum") == [exact, corrected]
+
+
+def test_q_needs_every_word():
+    both = ServiceFactory(name="Kita Sonnenschein", description="")
+    ServiceFactory(name="Kita Regenbogen", description="")
+    assert run("q=kita sonnenschein") == [both]
 
 
 def test_category_includes_sub_categories():

@@ -1,0 +1,598 @@
+"""Benchmark of the REST API at city scale.
+
+Generates 100,000 published services (one location each, spread over the Berlin
+planning areas in proportion to their size, with categories, target groups and
+public contacts) in the database named by DATABASE_URL, starts a real server process
+(gunicorn on 127.0.0.1:8101), and prints median and p95 latencies of typical
+requests next to the equivalent hand-written SQL run directly in PostGIS, and the
+ratio between the two.
+
+    export DATABASE_URL=postgis://atlas:atlas@127.0.0.1:5432/atlas_api
+    .venv/bin/python bench/api.py            # generates once, then reuses the data
+    .venv/bin/python bench/api.py --regenerate
+
+Never point it at a database whose data matters: it adds 100,000 services (external
+ids ``bench:…``; ``--drop`` removes them again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from planning_areas.models import Layer  # noqa: E402
+from providers.models import Location  # noqa: E402
+
+PORT = 8101
+BERLIN = (13.09, 52.34, 13.76, 52.67)  # minlon, minlat, maxlon, maxlat
+KINDS = [
+    ("Familienzentrum", "familienzentrum", "Treffpunkt, Beratung und Kurse für Familien"),
+    ("Kita", "kita", "Kindertagesstätte mit Krippe und Elementarbereich"),
+    ("Jugendclub", "jugendfreizeit", "Offene Kinder- und Jugendarbeit, Sport und Musik"),
+    ("Erziehungsberatung", "familienberatung", "Beratung für Eltern, Kinder und Jugendliche"),
+    ("Stadtteilzentrum", "stadtteilzentrum", "Nachbarschaftshaus mit Café und Sozialberatung"),
+    ("Seniorentreff", "senioren", "Begegnung, Gymnastik und Ausflüge für Ältere"),
+    ("Schuldnerberatung", "beratung", "Kostenlose Hilfe bei Schulden und Insolvenz"),
+    ("Migrationsberatung", "beratung", "Beratung zu Aufenthalt, Arbeit und Sprachkursen"),
+    ("Sprachcafé", "stadtteilzentrum", "Deutsch üben in entspannter Runde"),
+    ("Hausaufgabenhilfe", "jugend", "Lernunterstützung für Schülerinnen und Schüler"),
+]
+OPENING_HOURS = ["Mo-Fr 09:00-17:00", "Mo-Th 10:00-18:00; Fr 10:00-14:00", "Tu,Th 14:00-19:00", ""]
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def bench_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM providers_service WHERE external_id LIKE 'bench:%%'", []
+        )
+        return cursor.fetchone()[0]
+
+
+BENCH_SERVICES = "SELECT id FROM providers_service WHERE external_id LIKE 'bench:%%'"
+BENCH_LOCATIONS = "SELECT id FROM providers_location WHERE external_id LIKE 'bench:%%'"
+
+
+def drop_bench_data() -> None:
+    """Delete the generated rows, children first (the database has no ON DELETE CASCADE)."""
+    statements = [
+        f"DELETE FROM providers_contact WHERE service_id IN ({BENCH_SERVICES})",
+        f"DELETE FROM providers_service_categories WHERE service_id IN ({BENCH_SERVICES})",
+        f"DELETE FROM providers_service_target_groups WHERE service_id IN ({BENCH_SERVICES})",
+        f"DELETE FROM providers_serviceatlocation WHERE service_id IN ({BENCH_SERVICES})",
+        f"DELETE FROM providers_location_areas WHERE location_id IN ({BENCH_LOCATIONS})",
+        "DELETE FROM providers_service WHERE external_id LIKE 'bench:%%'",
+        "DELETE FROM providers_location WHERE external_id LIKE 'bench:%%'",
+        "DELETE FROM providers_organization WHERE external_id LIKE 'bench:%%'",
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement, [])
+
+
+def generate(total: int, seed: int = 1) -> None:
+    """Insert ``total`` services in set-based SQL (values are parameters, never formatted)."""
+    layer = Layer.objects.get(slug="planungsraeume-2021")
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(%s)", [1 / (seed + 1)])
+        cursor.execute(
+            """
+            INSERT INTO providers_organization
+                (created_at, updated_at, name, kind, description, website, email, phone,
+                 external_id)
+            SELECT now(), now(), 'Bench-Träger ' || g, 'free', '', '', '', '',
+                   'bench:org:' || g
+            FROM generate_series(1, %s) g
+            """,
+            [max(total // 50, 1)],
+        )
+        # Points in every planning area, in proportion to its area.
+        cursor.execute(
+            """
+            CREATE TEMP TABLE bench_points ON COMMIT DROP AS
+            WITH sized AS (
+                SELECT id, name, geometry,
+                       ST_Area(geometry) / sum(ST_Area(geometry)) OVER () AS share
+                FROM planning_areas_area WHERE layer_id = %s
+            )
+            SELECT row_number() OVER () AS n, area_name, point FROM (
+                SELECT sized.name AS area_name,
+                       (ST_Dump(ST_GeneratePoints(geometry,
+                            greatest(1, ceil(share * %s)::int), %s))).geom AS point
+                FROM sized) dumped
+            """,
+            [layer.pk, total, seed],
+        )
+        cursor.execute("DELETE FROM bench_points WHERE n > %s", [total])
+        cursor.execute(
+            """
+            INSERT INTO providers_location
+                (created_at, updated_at, name, street, house_number, postcode, city, point,
+                 wheelchair, external_id, is_outside_areas, organization_id)
+            SELECT now(), now(), 'Standort ' || p.area_name || ' ' || p.n,
+                   'Musterstraße', (1 + p.n %% 150)::text,
+                   '10' || lpad((p.n %% 1000)::text, 3, '0'),
+                   'Berlin', p.point,
+                   (ARRAY['yes', 'limited', 'no', 'unknown'])[1 + floor(random() * 4)::int],
+                   'bench:loc:' || p.n, false,
+                   (SELECT id FROM providers_organization
+                    WHERE external_id = 'bench:org:' || (1 + p.n %% %s))
+            FROM bench_points p
+            """,
+            [max(total // 50, 1)],
+        )
+        kinds = [k[0] for k in KINDS]
+        descriptions = [k[2] for k in KINDS]
+        cursor.execute(
+            """
+            INSERT INTO providers_service
+                (created_at, updated_at, name, description, min_age, max_age, languages,
+                 is_free, fees, legal_basis, opening_hours, website, email, phone, status,
+                 valid_from, valid_until, last_verified, external_id, organization_id)
+            SELECT now() - random() * interval '400 days', now(),
+                   (%s::text[])[1 + p.n %% %s] || ' ' || p.area_name,
+                   (%s::text[])[1 + p.n %% %s] || ' im Kiez ' || p.area_name || '.',
+                   CASE WHEN p.n %% 3 = 0 THEN 0 END, CASE WHEN p.n %% 3 = 0 THEN 18 END,
+                   ARRAY['de'], p.n %% 5 <> 0, CASE WHEN p.n %% 5 = 0 THEN '5 € pro Termin'
+                   ELSE '' END, '{}', (%s::text[])[1 + p.n %% %s], '', '', '030 1234567',
+                   'published', NULL, NULL,
+                   current_date - (random() * 700)::int, 'bench:svc:' || p.n, l.organization_id
+            FROM bench_points p JOIN providers_location l ON l.external_id = 'bench:loc:' || p.n
+            """,
+            [kinds, len(kinds), descriptions, len(kinds), OPENING_HOURS, len(OPENING_HOURS)],
+        )
+        cursor.execute(
+            """
+            INSERT INTO providers_serviceatlocation (description, service_id, location_id)
+            SELECT '', s.id, l.id FROM providers_service s
+            JOIN providers_location l ON l.external_id = 'bench:loc:' || substr(s.external_id, 11)
+            WHERE s.external_id LIKE 'bench:svc:%%'
+            """,
+            [],
+        )
+        slugs = [k[1] for k in KINDS]
+        cursor.execute(
+            """
+            INSERT INTO providers_service_categories (service_id, category_id)
+            SELECT s.id, c.id FROM providers_service s
+            JOIN providers_category c
+              ON c.slug = (%s::text[])[1 + substr(s.external_id, 11)::int %% %s]
+            WHERE s.external_id LIKE 'bench:svc:%%'
+            """,
+            [slugs, len(slugs)],
+        )
+        cursor.execute(
+            """
+            INSERT INTO providers_service_target_groups (service_id, targetgroup_id)
+            SELECT s.id, (SELECT id FROM providers_targetgroup ORDER BY id
+                          OFFSET substr(s.external_id, 11)::int %% 6 LIMIT 1)
+            FROM providers_service s WHERE s.external_id LIKE 'bench:svc:%%'
+            """,
+            [],
+        )
+        # A public contact for every tenth service.
+        cursor.execute(
+            """
+            INSERT INTO providers_contact
+                (created_at, updated_at, name, role, phone, internal_phone, email, languages,
+                 visibility, publication_consent_date, is_demo, organization_id, service_id)
+            SELECT now(), now(), 'Ansprechperson ' || s.id, 'Leitung', '030 7654321',
+                   '030 999', '', ARRAY['de'], 'public', current_date, true,
+                   s.organization_id, s.id
+            FROM providers_service s
+            WHERE s.external_id LIKE 'bench:svc:%%' AND s.id %% 10 = 0
+            """,
+            [],
+        )
+    print(f"  inserted in {time.perf_counter() - started:.1f} s; computing area membership …")
+    started = time.perf_counter()
+    Location.objects.filter(external_id__startswith="bench:").refresh_areas()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"  areas and ANALYZE in {time.perf_counter() - started:.1f} s")
+
+
+# -- server ------------------------------------------------------------------------------
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret"),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        # The benchmark is one client hammering the server: lift the anonymous limits.
+        "ATLAS_API_ANON_BURST_RATE": "1000000/minute",
+        "ATLAS_API_ANON_RATE": "100000000/hour",
+    }
+    server = subprocess.Popen(
+        [
+            str(BASE_DIR / ".venv/bin/gunicorn"),
+            "atlas.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/layers/", timeout=10).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(0.5)
+    server.terminate()
+    server.wait(timeout=30)
+    raise SystemExit(f"The server did not come up on port {port}.")
+
+
+# -- raw SQL equivalents -----------------------------------------------------------------
+
+PUBLISHED = """
+    s.status = 'published'
+    AND (s.valid_from IS NULL OR s.valid_from <= current_date)
+    AND (s.valid_until IS NULL OR s.valid_until >= current_date)
+"""
+
+FEATURE = """
+    json_build_object(
+        'type', 'Feature', 'id', sl.id,
+        'geometry', ST_AsGeoJSON(l.point, 6)::json,
+        'properties', json_build_object(
+            'id', s.id, 'name', s.name, 'description', s.description,
+            'organization', json_build_object('id', o.id, 'name', o.name),
+            'categories', ARRAY(
+                SELECT json_build_object('id', c.id, 'slug', c.slug, 'name', c.name,
+                                         'icon', c.icon, 'colour', c.colour)
+                FROM providers_category c
+                JOIN providers_service_categories sc ON sc.category_id = c.id
+                WHERE sc.service_id = s.id ORDER BY c.sort_order, c.name),
+            'target_groups', ARRAY(
+                SELECT json_build_object('id', t.id, 'slug', t.slug, 'name', t.name)
+                FROM providers_targetgroup t
+                JOIN providers_service_target_groups st ON st.targetgroup_id = t.id
+                WHERE st.service_id = s.id ORDER BY t.sort_order, t.name),
+            'min_age', s.min_age, 'max_age', s.max_age, 'languages', s.languages,
+            'is_free', s.is_free, 'fees', s.fees, 'opening_hours', s.opening_hours,
+            'website', s.website, 'email', s.email, 'phone', s.phone,
+            'contacts', ARRAY(
+                SELECT json_build_object('id', k.id, 'name', k.name, 'role', k.role,
+                                         'phone', k.phone, 'email', k.email,
+                                         'languages', k.languages)
+                FROM providers_contact k
+                WHERE k.service_id = s.id AND k.visibility = 'public' ORDER BY k.name, k.id),
+            'last_verified', s.last_verified,
+            'is_stale', (s.last_verified IS NULL OR s.last_verified < current_date - 365),
+            'updated_at', s.updated_at,
+            'location', json_build_object('id', l.id, 'name', l.name, 'street', l.street,
+                'house_number', l.house_number, 'postcode', l.postcode, 'city', l.city,
+                'wheelchair', l.wheelchair)
+            {extra}))
+"""
+
+FEATURE_FROM = """
+    FROM providers_serviceatlocation sl
+    JOIN providers_service s ON s.id = sl.service_id
+    JOIN providers_organization o ON o.id = s.organization_id
+    JOIN providers_location l ON l.id = sl.location_id
+"""
+
+
+def sql_bbox(cursor, box):
+    envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+    where = f"""{PUBLISHED} AND EXISTS (
+        SELECT 1 FROM providers_serviceatlocation x JOIN providers_location y
+        ON y.id = x.location_id WHERE x.service_id = s.id AND ST_Intersects(y.point, {envelope}))"""
+    cursor.execute(
+        f"""
+        WITH page AS (SELECT s.id, row_number() OVER (ORDER BY s.name, s.id) AS pos
+                      FROM providers_service s WHERE {where} ORDER BY s.name, s.id LIMIT 500)
+        SELECT (SELECT count(*) FROM providers_service s WHERE {where}),
+               json_agg({FEATURE.format(extra="")} ORDER BY page.pos, l.name, sl.id)
+        {FEATURE_FROM} JOIN page ON page.id = s.id
+        WHERE ST_Intersects(l.point, {envelope})
+        """,
+        [*box, *box, *box],
+    )
+    return cursor.fetchone()
+
+
+def sql_near(cursor, lon, lat, radius):
+    point = "ST_SetSRID(ST_MakePoint(%s, %s), 4326)"
+    near = f"""ST_Intersects(y.point, ST_Expand({point}, %s))
+               AND ST_DistanceSphere(y.point, {point}) <= %s"""
+    degrees = radius / 111_000 * 1.01 / 0.6
+    where = f"""{PUBLISHED} AND EXISTS (
+        SELECT 1 FROM providers_serviceatlocation x JOIN providers_location y
+        ON y.id = x.location_id WHERE x.service_id = s.id AND {near})"""
+    params = [lon, lat, degrees, lon, lat, radius]
+    feature = FEATURE.format(
+        extra=f", 'distance', round(ST_DistanceSphere(l.point, {point})::numeric, 1)"
+    )
+    cursor.execute(
+        f"""
+        WITH page AS (
+            SELECT s.id, row_number() OVER (ORDER BY d.distance, s.name, s.id) AS pos
+            FROM providers_service s
+            CROSS JOIN LATERAL (
+                SELECT min(ST_DistanceSphere(y.point, {point})) AS distance
+                FROM providers_serviceatlocation x JOIN providers_location y
+                ON y.id = x.location_id WHERE x.service_id = s.id AND {near}) d
+            WHERE {where} ORDER BY d.distance, s.name, s.id LIMIT 100)
+        SELECT (SELECT count(*) FROM providers_service s WHERE {where}),
+               json_agg({feature} ORDER BY page.pos, l.name, sl.id)
+        {FEATURE_FROM} JOIN page ON page.id = s.id
+        """,
+        [lon, lat, *params, *params, *params, lon, lat],
+    )
+    return cursor.fetchone()
+
+
+def sql_point(cursor, lon, lat):
+    cursor.execute(
+        """
+        SELECT count(*) OVER (), json_build_object(
+            'type', 'Feature', 'id', a.id, 'geometry', NULL,
+            'properties', json_build_object('id', a.id, 'layer', y.slug, 'code', a.code,
+                'key', y.slug || ':' || a.code, 'name', a.name, 'parent', a.parent_id,
+                'population', a.population, 'indicators', a.indicators))
+        FROM planning_areas_area a JOIN planning_areas_layer y ON y.id = a.layer_id
+        WHERE ST_Covers(a.geometry, ST_SetSRID(ST_MakePoint(%s, %s), 4326))
+          AND (y.valid_from IS NULL OR y.valid_from <= current_date)
+          AND (y.valid_until IS NULL OR y.valid_until >= current_date)
+        ORDER BY y.level, y.slug, a.code
+        """,
+        [lon, lat],
+    )
+    return cursor.fetchall()
+
+
+def sql_search(cursor, text):
+    """The same two steps as the API: expand each word by the vocabulary, then match the
+    expanded query with the full-text index, rank, count and build the page."""
+    groups = []
+    for word in re.findall(r"\w+", text.lower())[:8]:
+        cursor.execute(
+            """SELECT word FROM providers_searchword
+               WHERE word %%> %s AND word <> %s AND length(word) >= %s
+               ORDER BY word_similarity(%s, word) DESC, word LIMIT 12""",
+            [word, word, len(word) - 2, word],
+        )
+        groups.append("(" + " | ".join([word] + [row[0] for row in cursor.fetchall()]) + ")")
+    expanded = " & ".join(groups)
+    exact = " & ".join(re.findall(r"\w+", text.lower())[:8])
+    where = f"{PUBLISHED} AND s.search_vector @@ to_tsquery('german', %s)"
+    cursor.execute(
+        f"""
+        WITH matches AS (
+            SELECT s.id, s.name, count(*) OVER () AS total,
+                   ts_rank(s.search_vector, to_tsquery('german', %s))
+                   + 2 * ts_rank(s.search_vector, to_tsquery('german', %s)) AS rank
+            FROM providers_service s WHERE {where}
+            ORDER BY rank DESC, s.name, s.id LIMIT 100),
+        page AS (SELECT id, total, row_number() OVER (ORDER BY rank DESC, name, id) AS pos
+                 FROM matches)
+        SELECT max(page.total),
+               json_agg({FEATURE.format(extra="")} ORDER BY page.pos, l.name, sl.id)
+        {FEATURE_FROM} JOIN page ON page.id = s.id
+        """,
+        [expanded, exact, expanded],
+    )
+    return cursor.fetchone()
+
+
+def sql_export(cursor):
+    cursor.execute(
+        f"""SELECT {FEATURE.format(extra="")}::text {FEATURE_FROM}
+            WHERE {PUBLISHED} ORDER BY s.name, s.id, sl.id""",
+        [],
+    )
+    return (
+        '{"type": "FeatureCollection", "features": ['
+        + ",".join(row[0] for row in cursor.fetchall())
+        + "]}"
+    )
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def random_points(rng: random.Random, count: int) -> list[tuple[float, float]]:
+    """Points inside Berlin's planning areas (so every lookup finds areas)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT ST_X(p.geom), ST_Y(p.geom) FROM (
+                   SELECT (ST_Dump(ST_GeneratePoints(ST_Union(geometry), %s, %s))).geom
+                   FROM planning_areas_area a JOIN planning_areas_layer y ON y.id = a.layer_id
+                   WHERE y.slug = 'bezirke') p""",
+            [count, rng.randint(1, 10_000)],
+        )
+        return [(round(x, 5), round(y, 5)) for x, y in cursor.fetchall()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--services", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60, help="samples per query type")
+    parser.add_argument("--export-runs", type=int, default=5)
+    parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--drop", action="store_true", help="remove the bench data and stop")
+    args = parser.parse_args()
+
+    database = settings.DATABASES["default"]["NAME"]
+    if database == "atlas":
+        raise SystemExit("Refusing to fill the shared database 'atlas'; set DATABASE_URL.")
+    if args.drop:
+        drop_bench_data()
+        print("Benchmark data removed.")
+        return
+    if not Layer.objects.filter(slug="planungsraeume-2021").exists():
+        print("Loading the Berlin demo data (planning areas) …")
+        call_command("load_demo")
+    if args.regenerate or bench_count() != args.services:
+        print(f"Generating {args.services:,} services in database {database!r} …")
+        drop_bench_data()
+        generate(args.services)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM providers_service s WHERE {PUBLISHED}", [])
+        published = cursor.fetchone()[0]
+    print(f"Published services: {published:,} (of them {bench_count():,} generated)")
+
+    rng = random.Random(42)  # noqa: S311 - reproducible sample positions
+    points = random_points(rng, args.runs)
+    boxes = [(x - 0.03, y - 0.02, x + 0.03, y + 0.02) for x, y in points]
+    terms = [
+        "Familienzentrum",
+        "Schuldnerberatung",
+        "Jugend",
+        "Famielie",
+        "zentrum",
+        "Beratung Moabit",
+        "Kita",
+        "Sprachcafe",
+        "Senioren",
+        "Hausaufgaben",
+    ]
+
+    server = start_server(args.port)
+    base = f"http://127.0.0.1:{args.port}/api/v1"
+    session = requests.Session()
+
+    def api(path: str, params: dict) -> Callable[[], object]:
+        def call():
+            response = session.get(f"{base}{path}", params=params, timeout=120)
+            response.raise_for_status()
+            return response.content
+
+        return call
+
+    def cycle(items):
+        iterator = iter(items * 10)
+        return lambda: next(iterator)
+
+    results = []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SET pg_trgm.word_similarity_threshold = %s",
+                [os.environ.get("ATLAS_SEARCH_TRIGRAM_THRESHOLD", "0.5")],
+            )
+            cases = [
+                (
+                    "bbox page (500 services)",
+                    lambda b: api("/services/", {"bbox": ",".join(map(str, b)), "page_size": 500}),
+                    lambda b: lambda: sql_bbox(cursor, b),
+                    boxes,
+                    args.runs,
+                ),
+                (
+                    "near= (1 km, page of 100)",
+                    lambda p: api("/services/", {"near": f"{p[0]},{p[1]}", "radius": 1000}),
+                    lambda p: lambda: sql_near(cursor, p[0], p[1], 1000),
+                    points,
+                    args.runs,
+                ),
+                (
+                    "areas/?point= (geometry=false)",
+                    lambda p: api("/areas/", {"point": f"{p[0]},{p[1]}", "geometry": "false"}),
+                    lambda p: lambda: sql_point(cursor, p[0], p[1]),
+                    points,
+                    args.runs,
+                ),
+                (
+                    "q= search (page of 100)",
+                    lambda t: api("/services/", {"q": t}),
+                    lambda t: lambda: sql_search(cursor, t),
+                    terms,
+                    args.runs,
+                ),
+                (
+                    "full GeoJSON export",
+                    lambda _: api("/services/export.geojson", {}),
+                    lambda _: lambda: sql_export(cursor),
+                    [None],
+                    args.export_runs,
+                ),
+            ]
+            for label, make_api, make_sql, inputs, runs in cases:
+                next_input = cycle(inputs)
+                # Warm up both paths once.
+                make_api(inputs[0])()
+                make_sql(inputs[0])()
+                api_samples, sql_samples = [], []
+                for _ in range(runs):
+                    item = next_input()
+                    api_samples += timed(make_api(item), 1)
+                    sql_samples += timed(make_sql(item), 1)
+                results.append((label, api_samples, sql_samples))
+                print(f"  measured {label}", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print()
+    print(
+        f"{'query':34} {'API median':>11} {'API p95':>9} {'SQL median':>11} {'SQL p95':>9}"
+        f" {'ratio med':>10} {'ratio p95':>10}"
+    )
+    for label, api_samples, sql_samples in results:
+        api_med, api_p95 = statistics.median(api_samples), p95(api_samples)
+        sql_med, sql_p95 = statistics.median(sql_samples), p95(sql_samples)
+        print(
+            f"{label:34} {api_med:9.1f}ms {api_p95:7.1f}ms {sql_med:9.1f}ms {sql_p95:7.1f}ms"
+            f" {api_med / sql_med:9.2f}x {api_p95 / sql_p95:9.2f}x"
+        )
+    print(
+        f"\n{args.runs} samples per query ({args.export_runs} for the export), "
+        f"gunicorn 2 workers on 127.0.0.1:{args.port}, database {database!r}."
+    )
+
+
+if __name__ == "__main__":
+    main()
