@@ -148,3 +148,18 @@ def test_pages_have_no_serious_accessibility_violations(page, site, path):
     else:
         page.wait_for_load_state("networkidle")
     assert axe_violations(page) == []
+
+
+def test_near_me_uses_the_browsers_location_and_radius(make_context, site):
+    context = make_context(
+        geolocation={"latitude": 52.55, "longitude": 13.47}, permissions=["geolocation"]
+    )
+    page = context.new_page()
+    page.goto("/")
+    wait_for_markers(page)
+    page.get_by_role("button", name="Meinen Standort verwenden").click()
+    page.wait_for_function("document.body.dataset.markers === '1'")
+    expect(page).to_have_url(re.compile(r"near=13\.47000%2C52\.55000&radius=1000"))
+    page.get_by_label("Umkreis").select_option("2000")
+    page.wait_for_function("document.body.dataset.markers === '3'")
+    expect(page).to_have_url(re.compile(r"radius=2000"))
