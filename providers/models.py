@@ -183,6 +183,16 @@ class TargetGroup(models.Model):
         return self.name
 
 
+class OrganizationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OrganizationQuerySet:
+        """All organisations for staff roles; for the public those with a published service."""
+        if user.has_perm("providers.view_organization"):
+            return self
+        return self.filter(
+            Exists(Service.objects.published().filter(organization_id=OuterRef("pk")))
+        )
+
+
 class Organization(TimeStamped):
     """A Träger: the body that runs services."""
 
@@ -212,6 +222,8 @@ class Organization(TimeStamped):
     )
     history = HistoricalRecords()
 
+    objects = OrganizationQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
@@ -229,6 +241,16 @@ class Organization(TimeStamped):
 
 
 class LocationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> LocationQuerySet:
+        """All locations for staff roles; for the public those offering a published service."""
+        if user.has_perm("providers.view_location"):
+            return self
+        return self.filter(
+            Exists(
+                Service.objects.published().filter(serviceatlocation__location_id=OuterRef("pk"))
+            )
+        )
+
     def outside_areas(self) -> LocationQuerySet:
         return self.filter(is_outside_areas=True)
 

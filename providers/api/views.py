@@ -4,7 +4,7 @@ filters in ``providers.filters``, GeoJSON assembly in ``geojson.py``."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, Window
+from django.db.models import Count, Q, Window
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -188,13 +188,7 @@ class OrganizationViewSet(viewsets.ModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        user = self.request.user
-        queryset = Organization.objects.order_by("name", "pk")
-        if user.has_perm("providers.view_organization"):
-            return queryset
-        return queryset.filter(
-            Exists(Service.objects.published().filter(organization_id=OuterRef("pk")))
-        )
+        return Organization.objects.visible_to(self.request.user).order_by("name", "pk")
 
 
 class LocationViewSet(viewsets.ModelViewSet):
@@ -206,15 +200,7 @@ class LocationViewSet(viewsets.ModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        user = self.request.user
-        queryset = Location.objects.order_by("name", "pk")
-        if user.has_perm("providers.view_location"):
-            return queryset
-        return queryset.filter(
-            Exists(
-                Service.objects.published().filter(serviceatlocation__location_id=OuterRef("pk"))
-            )
-        )
+        return Location.objects.visible_to(self.request.user).order_by("name", "pk")
 
     def perform_create(self, serializer):
         self._check_organization(serializer.validated_data.get("organization"))
