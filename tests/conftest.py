@@ -96,8 +96,12 @@ def org_editor_a(db, organization_a):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Throttle counters and other cache entries must not leak between tests."""
+    """Throttle counters, other cache entries and the per-process district names of the
+    address search must not leak between tests."""
     from django.core.cache import cache
 
+    from planning_areas.address_search import district_names
+
     cache.clear()
+    district_names.clear()
     yield

@@ -1,9 +1,13 @@
 """Service GeoJSON built inside PostgreSQL (json_build_object, ST_AsGeoJSON).
 
-A page of 500 services or an export of 100,000 is one query that returns one JSON
-text per feature; Python only joins them. The embedded fields follow the
-serializer classes in ``serializers.py``, so the documented schema and the SQL
-output cannot drift apart (``tests/providers/test_api_services.py`` checks it).
+The features of lists and exports are built ahead: ``stored_features_select`` is the
+SQL of the database function that triggers call whenever a service or anything it
+embeds changes (``providers.feature_store``), and a request only reads the stored
+texts, adding what depends on the request (``is_stale``, ``distance``). A page of 500
+services or an export of 100,000 is one query; Python only joins the texts. The
+embedded fields follow the serializer classes in ``serializers.py``, so the documented
+schema and the SQL output cannot drift apart (``tests/providers/test_api_services.py``
+checks it).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import json
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import AsGeoJSON, Distance
+from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BooleanField,
     Case,
+    Exists,
     F,
     JSONField,
     OuterRef,
@@ -28,12 +33,20 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Round
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from atlas.api_tools import JSONBuildObject
 
-from ..models import Category, Contact, Location, ServiceAtLocation, TargetGroup
+from ..models import (
+    Category,
+    Contact,
+    Location,
+    ServiceAtLocation,
+    ServiceFeature,
+    TargetGroup,
+)
 from .serializers import (
     CategoryBriefSerializer,
     InternalEmbeddedContactSerializer,
@@ -65,7 +78,10 @@ def _contacts(service_ref: str, internal: bool) -> ArraySubquery:
 
 def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict:
     """JSON expressions of a service's properties; ``prefix`` leads from the queried model
-    to the service (``"service__"`` or ``""``), ``service_ref`` names its id column."""
+    to the service (``"service__"`` or ``""``), ``service_ref`` names its id column.
+
+    ``is_stale`` (which depends on today's date) and ``distance`` (on the request) are
+    not among them: they are added where a feature is read."""
     p = prefix
     categories = ArraySubquery(
         Category.objects.filter(services=OuterRef(service_ref))
@@ -77,7 +93,6 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
         .order_by("sort_order", "name")
         .values(json=_object(TargetGroupBriefSerializer.Meta.fields))
     )
-    limit = stale_limit()
     return {
         "id": F(service_ref),
         "name": F(f"{p}name"),
@@ -98,41 +113,76 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
         "phone": F(f"{p}phone"),
         "contacts": _contacts(service_ref, internal),
         "last_verified": F(f"{p}last_verified"),
-        "is_stale": Case(
-            When(
-                Q(**{f"{p}last_verified__isnull": True}) | Q(**{f"{p}last_verified__lt": limit}),
-                then=Value(True),
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
         "updated_at": F(f"{p}updated_at"),
     }
+
+
+def _is_stale(prefix: str = "") -> Case:
+    p = prefix
+    return Case(
+        When(
+            Q(**{f"{p}last_verified__isnull": True})
+            | Q(**{f"{p}last_verified__lt": stale_limit()}),
+            then=Value(True),
+        ),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
 
 
 def _point_json(field: str):
     return Cast(AsGeoJSON(field, precision=COORDINATE_PRECISION), JSONField())
 
 
-def _annotate_features(rows: QuerySet, near: Point | None, internal: bool) -> QuerySet:
+def _feature(internal: bool) -> Cast:
     properties = service_properties("service__", "service_id", internal=internal)
     properties["location"] = _object(LocationBriefSerializer.Meta.fields, "location__")
-    if near is not None:
-        properties["distance"] = Round(Distance("location__point", near), 1)
     feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
         geometry=_point_json("location__point"),
         properties=JSONBuildObject(**properties),
     )
-    return rows.annotate(feature=Cast(feature, TextField()))
+    return Cast(feature, TextField())
 
 
-def _rows(services, locations: QuerySet[Location] | None) -> QuerySet:
-    rows = ServiceAtLocation.objects.filter(service_id__in=services)
+def stored_features_select() -> tuple[str, tuple]:
+    """SQL and parameters of the rows ``ServiceFeature`` stores for the services in the
+    array ``service_ids`` (the refresh function's parameter): one per offered location,
+    in the column order of ``providers.feature_store.INSERT_COLUMNS``. The caseworkers'
+    variant (internal contacts, internal phone numbers) is stored only where the service
+    has contacts."""
+    has_contacts = Exists(Contact.objects.filter(service_id=OuterRef("service_id")))
+    rows = (
+        # Constant SQL naming the refresh function's parameter; no outside input.
+        ServiceAtLocation.objects.filter(
+            service_id__in=RawSQL("SELECT unnest(service_ids)", ())  # noqa: S611
+        )
+        .annotate(
+            public=_feature(internal=False),
+            internal=Case(When(has_contacts, then=_feature(internal=True)), default=None),
+        )
+        .order_by()
+        .values_list(
+            "pk",
+            "service_id",
+            "location_id",
+            "location__name",
+            "service__last_verified",
+            "public",
+            "internal",
+        )
+    )
+    return rows.query.sql_with_params()
+
+
+def _stored(
+    services, locations: QuerySet[Location] | None, near: Point | None, internal: bool
+) -> QuerySet[ServiceFeature]:
+    rows = ServiceFeature.objects.filter(service_id__in=services)
     if locations is not None:
         rows = rows.filter(location_id__in=locations.values("pk"))
-    return rows
+    return rows.with_text(stale_before=stale_limit(), internal=internal, near=near)
 
 
 def page_features(
@@ -146,9 +196,9 @@ def page_features(
     request filtered on location), in the order of ``service_ids``."""
     position = {pk: i for i, pk in enumerate(service_ids)}
     rows = (
-        _annotate_features(_rows(service_ids, locations), near, internal)
-        .order_by("service_id", "location__name", "pk")
-        .values_list("service_id", "feature")
+        _stored(service_ids, locations, near, internal)
+        .order_by("service_id", "location_name", "pk")
+        .values_list("service_id", "text")
     )
     return [text for _, text in sorted(rows, key=lambda row: position[row[0]])]
 
@@ -159,13 +209,13 @@ def export_features(
     locations: QuerySet[Location] | None = None,
     near: Point | None = None,
     internal: bool = False,
-    chunk_size: int = 2000,
+    chunk_size: int = 5000,
 ) -> Iterator[str]:
     """Feature texts of every service in ``services`` (already filtered), streamed."""
-    rows = _annotate_features(_rows(services.order_by().values("pk"), locations), near, internal)
+    rows = _stored(services.order_by().values("pk"), locations, near, internal)
     yield from (
         rows.order_by("service__name", "service_id", "pk")
-        .values_list("feature", flat=True)
+        .values_list("text", flat=True)
         .iterator(chunk_size=chunk_size)
     )
 
@@ -175,6 +225,7 @@ def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
     from ..models import Service
 
     properties = service_properties("", "pk", internal=internal)
+    properties["is_stale"] = _is_stale()
     properties["locations"] = ArraySubquery(
         Location.objects.filter(services=OuterRef("pk"))
         .order_by("name", "pk")

@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .validators import validate_hex_colour, validate_opening_hours
+from ..validators import validate_hex_colour, validate_opening_hours
 
 # Text-search configuration for service search: German stemming (Kinder → kind).
 SEARCH_CONFIG = "german"
@@ -392,7 +392,7 @@ class ServiceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ServiceQuerySet:
         """Published services for everyone; all for admins and editors; an organisation
         editor additionally sees the unpublished services of their organisations."""
-        from .permissions import in_group, is_admin, is_editor
+        from ..permissions import in_group, is_admin, is_editor
 
         if is_admin(user) or is_editor(user):
             return self
@@ -613,7 +613,12 @@ class Service(TimeStamped):
             ),
         ]
         indexes = [
-            GinIndex(fields=["search_vector"], name="service_search_vector"),
+            # Searches run on published services only (the API and the public pages).
+            GinIndex(
+                fields=["search_vector"],
+                name="service_search_published",
+                condition=Q(status="published"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -703,7 +708,7 @@ class ContactQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> ContactQuerySet:
         """Public contacts for everyone; internal ones for caseworkers and staff."""
-        from .permissions import can_see_internal_contacts
+        from ..permissions import can_see_internal_contacts
 
         return self if can_see_internal_contacts(user) else self.public()
 
@@ -792,4 +797,5 @@ class Contact(TimeStamped):
 
 
 # Models of the editorial workflow live in their own module; importing them here registers them.
-from .editorial import PendingChange, ProblemReport, ServiceDeletion  # noqa: E402, F401
+from ..editorial import PendingChange, ProblemReport, ServiceDeletion  # noqa: E402, F401
+from .features import ServiceFeature  # noqa: E402, F401

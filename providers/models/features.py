@@ -1,0 +1,92 @@
+"""Stored GeoJSON features: each service at each location as ready-made JSON text.
+
+Building 500 rich features costs PostgreSQL tens of milliseconds, a full export of
+100,000 several seconds; reading stored text costs a fraction of that. The rows are
+derived data, written only by the database: triggers on every table a feature embeds
+call ``providers_refresh_features(service ids)`` (see ``providers.feature_store``), so
+bulk imports, raw SQL and the admin all keep them current inside their own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.db.models import Case, Expression, F, Func, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, Round
+from django.utils.translation import gettext_lazy as _
+
+
+class ServiceFeatureQuerySet(models.QuerySet):
+    def with_text(
+        self, *, stale_before: datetime.date, internal: bool = False, near: Point | None = None
+    ) -> ServiceFeatureQuerySet:
+        """Annotate ``text``: the feature with the properties that depend on the request,
+        ``is_stale`` (by ``stale_before``) and, with ``near``, ``distance`` in metres."""
+        stored = Coalesce("internal", "public") if internal else F("public")
+        is_stale = Case(
+            When(
+                models.Q(last_verified__isnull=True) | models.Q(last_verified__lt=stale_before),
+                then=Value("true"),
+            ),
+            default=Value("false"),
+            output_field=models.TextField(),
+        )
+        parts: list[Expression] = [
+            # The stored text ends with the two braces of properties and feature.
+            Func(stored, Value(-2), function="LEFT", output_field=models.TextField()),
+            Value(', "is_stale" : '),
+            is_stale,
+        ]
+        if near is not None:
+            distance = Round(Distance("location__point", near), 1)
+            parts += [Value(', "distance" : '), Cast(distance, models.TextField())]
+        parts.append(Value("}}"))
+        return self.annotate(text=Concat(*parts, output_field=models.TextField()))
+
+
+class ServiceFeature(models.Model):
+    """One service at one location as a GeoJSON Feature (JSON text), kept by triggers."""
+
+    service_at_location = models.OneToOneField(
+        "providers.ServiceAtLocation",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    service = models.ForeignKey(
+        "providers.Service",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # servicefeature_page_order starts with it
+        related_name="+",
+    )
+    location = models.ForeignKey(
+        "providers.Location", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    location_name = models.CharField(max_length=255)
+    last_verified = models.DateField(null=True)
+    public = models.TextField(help_text=_("The feature as the public sees it."))
+    internal = models.TextField(
+        null=True,
+        help_text=_("The feature for caseworkers, where the service has contacts."),
+    )
+
+    objects = ServiceFeatureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stored service feature")
+        verbose_name_plural = _("stored service features")
+        default_permissions = ()
+        indexes = [
+            models.Index(
+                fields=["service", "location_name", "service_at_location"],
+                name="servicefeature_page_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"feature {self.pk}"

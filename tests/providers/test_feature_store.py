@@ -1,0 +1,211 @@
+"""Stored service features stay current through every way data changes.
+
+The API reads features from ``ServiceFeature``; database triggers rebuild them. Each test
+changes data one way (ORM save, m2m, bulk SQL, delete) and checks what the API serves.
+"""
+
+import datetime
+import json
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.db import connection
+from rest_framework.test import APIClient
+
+from providers import feature_store
+from providers.api.geojson import stored_features_select
+from providers.models import Contact, Service, ServiceAtLocation, ServiceFeature
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    LocationFactory,
+    OrganizationFactory,
+    ServiceFactory,
+    TargetGroupFactory,
+)
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/services/"
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+def features(client) -> list[dict]:
+    response = client.get(URL)
+    assert response.status_code == 200, response.content
+    return json.loads(response.content)["features"]
+
+
+def only_properties(client) -> dict:
+    (feature,) = features(client)
+    return feature["properties"]
+
+
+@pytest.fixture
+def service():
+    location = LocationFactory(name="Haus A", point=Point(13.4, 52.52, srid=4326))
+    return ServiceFactory(name="Familiencafé", locations=[location])
+
+
+def test_a_new_service_at_a_location_is_stored_once_per_location(service):
+    second = LocationFactory(name="Haus B")
+    ServiceAtLocation.objects.create(service=service, location=second)
+    stored = ServiceFeature.objects.filter(service=service)
+    assert sorted(stored.values_list("location_name", flat=True)) == ["Haus A", "Haus B"]
+    feature = json.loads(stored.get(location=second).public)
+    assert feature["properties"]["location"]["name"] == "Haus B"
+
+
+def test_saving_a_service_updates_its_features(client, service):
+    service.name = "Elterncafé"
+    service.opening_hours = "Mo 10:00-12:00"
+    service.save()
+    props = only_properties(client)
+    assert props["name"] == "Elterncafé"
+    assert props["opening_hours"] == "Mo 10:00-12:00"
+
+
+def test_renaming_what_a_feature_embeds_updates_it(client, service):
+    category, group = CategoryFactory(name="Beratung"), TargetGroupFactory(name="Eltern")
+    service.categories.add(category)
+    service.target_groups.add(group)
+    assert [c["name"] for c in only_properties(client)["categories"]] == ["Beratung"]
+
+    category.name = "Familienberatung"
+    category.save()
+    group.name = "Mütter und Väter"
+    group.save()
+    organization = service.organization
+    organization.name = "Neuer Träger e.V."
+    organization.save()
+    location = service.locations.get()
+    location.name = "Haus Am See"
+    location.wheelchair = "yes"
+    location.save()
+
+    props = only_properties(client)
+    assert [c["name"] for c in props["categories"]] == ["Familienberatung"]
+    assert [t["name"] for t in props["target_groups"]] == ["Mütter und Väter"]
+    assert props["organization"]["name"] == "Neuer Träger e.V."
+    assert props["location"]["name"] == "Haus Am See"
+    assert props["location"]["wheelchair"] == "yes"
+
+
+def test_moving_a_location_moves_the_feature(client, service):
+    location = service.locations.get()
+    location.point = Point(13.5, 52.45, srid=4326)
+    location.save()
+    (feature,) = features(client)
+    assert feature["geometry"]["coordinates"] == [13.5, 52.45]
+
+
+def test_removing_a_category_or_location_link(client, service):
+    service.categories.add(CategoryFactory())
+    service.categories.clear()
+    assert only_properties(client)["categories"] == []
+    ServiceAtLocation.objects.filter(service=service).delete()
+    assert features(client) == []
+    assert not ServiceFeature.objects.filter(service=service).exists()
+
+
+def test_deleting_a_service_deletes_its_features(service):
+    service.delete()
+    assert not ServiceFeature.objects.exists()
+
+
+def test_contacts_reach_public_and_caseworker_variants(client, caseworker, service):
+    public = ContactFactory(
+        organization=service.organization,
+        service=service,
+        name="Öffentlich",
+        visibility=Contact.Visibility.PUBLIC,
+        publication_consent_date=datetime.date(2025, 1, 1),
+    )
+    ContactFactory(organization=service.organization, service=service, name="Intern")
+    assert [c["name"] for c in only_properties(client)["contacts"]] == ["Öffentlich"]
+    client.force_authenticate(caseworker)
+    assert [c["name"] for c in only_properties(client)["contacts"]] == ["Intern", "Öffentlich"]
+
+    public.service = None  # moved to the organisation: no longer on the service
+    public.save()
+    assert [c["name"] for c in only_properties(client)["contacts"]] == ["Intern"]
+    client.force_authenticate(None)
+    assert only_properties(client)["contacts"] == []
+
+
+def test_caseworker_variant_is_stored_only_where_a_service_has_contacts(service):
+    assert ServiceFeature.objects.get(service=service).internal is None
+    ContactFactory(organization=service.organization, service=service)
+    assert "internal_phone" in ServiceFeature.objects.get(service=service).internal
+
+
+def test_bulk_sql_writes_are_covered_by_the_triggers(client):
+    organization = OrganizationFactory()
+    location = LocationFactory(organization=organization)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO providers_service
+                (created_at, updated_at, name, description, languages, is_free, fees,
+                 legal_basis, opening_hours, website, email, phone, status, external_id,
+                 organization_id, last_verified)
+            SELECT now(), now(), 'Massenimport ' || g, '', '{de}', true, '', '{}', '', '',
+                   '', '', 'published', 'bulk:' || g, %s, current_date
+            FROM generate_series(1, 3) g
+            """,
+            [organization.pk],
+        )
+        cursor.execute(
+            """INSERT INTO providers_serviceatlocation (description, service_id, location_id)
+               SELECT '', id, %s FROM providers_service WHERE external_id LIKE 'bulk:%%'""",
+            [location.pk],
+        )
+        cursor.execute("UPDATE providers_service SET name = upper(name)")
+    names = sorted(f["properties"]["name"] for f in features(client))
+    assert names == ["MASSENIMPORT 1", "MASSENIMPORT 2", "MASSENIMPORT 3"]
+
+
+def test_staleness_is_judged_on_the_day_of_the_request(client, service, settings):
+    service.last_verified = datetime.date.today() - datetime.timedelta(days=100)
+    service.save()
+    settings.ATLAS_VERIFICATION_MAX_AGE_DAYS = 365
+    assert only_properties(client)["is_stale"] is False
+    settings.ATLAS_VERIFICATION_MAX_AGE_DAYS = 30  # same stored text, a later "today"
+    assert only_properties(client)["is_stale"] is True
+
+
+def test_install_rebuilds_only_when_the_definition_changed(service):
+    assert feature_store.install() is False  # installed by migrate, unchanged since
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON FUNCTION {feature_store.FUNCTION} IS 'outdated'")
+        cursor.execute("DELETE FROM providers_servicefeature")
+    assert feature_store.install() is True
+    assert ServiceFeature.objects.filter(service=service).count() == 1
+
+
+def test_a_rolled_back_change_leaves_the_stored_feature_as_it_was(client, service):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Service.objects.filter(pk=service.pk).update(name="Verworfen")
+        raise RuntimeError
+    assert only_properties(client)["name"] == "Familiencafé"
+
+
+# Last: the demo data stays loaded for the rest of the module.
+def test_stored_features_equal_a_fresh_build(demo_db):
+    """After the demo import, every stored text is what the definition builds now."""
+    select, params = stored_features_select()
+    select = select.replace("SELECT unnest(service_ids)", "SELECT id FROM providers_service")
+    with connection.cursor() as cursor:
+        cursor.execute(select, params)
+        fresh = {row[0]: (row[5], row[6]) for row in cursor.fetchall()}
+    stored = {
+        pk: (public, internal)
+        for pk, public, internal in ServiceFeature.objects.values_list("pk", "public", "internal")
+    }
+    assert len(stored) > 3000
+    assert stored == fresh
