@@ -45,6 +45,8 @@ from planning_areas.models import Layer  # noqa: E402
 from providers.models import Location  # noqa: E402
 
 PORT = 8101
+WORKERS = 2
+WARM_UP_REQUESTS = 3 * WORKERS
 BERLIN = (13.09, 52.34, 13.76, 52.67)  # minlon, minlat, maxlon, maxlat
 KINDS = [
     ("Familienzentrum", "familienzentrum", "Treffpunkt, Beratung und Kurse für Familien"),
@@ -236,7 +238,7 @@ def start_server(port: int) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(WORKERS),
             "--timeout",
             "120",
             "--log-level",
@@ -265,65 +267,44 @@ PUBLISHED = """
     AND (s.valid_until IS NULL OR s.valid_until >= current_date)
 """
 
+# The stored feature text (providers.ServiceFeature, kept by triggers) with the
+# properties that depend on the request, as the API adds them.
 FEATURE = """
-    json_build_object(
-        'type', 'Feature', 'id', sl.id,
-        'geometry', ST_AsGeoJSON(l.point, 6)::json,
-        'properties', json_build_object(
-            'id', s.id, 'name', s.name, 'description', s.description,
-            'organization', json_build_object('id', o.id, 'name', o.name),
-            'categories', ARRAY(
-                SELECT json_build_object('id', c.id, 'slug', c.slug, 'name', c.name,
-                                         'icon', c.icon, 'colour', c.colour)
-                FROM providers_category c
-                JOIN providers_service_categories sc ON sc.category_id = c.id
-                WHERE sc.service_id = s.id ORDER BY c.sort_order, c.name),
-            'target_groups', ARRAY(
-                SELECT json_build_object('id', t.id, 'slug', t.slug, 'name', t.name)
-                FROM providers_targetgroup t
-                JOIN providers_service_target_groups st ON st.targetgroup_id = t.id
-                WHERE st.service_id = s.id ORDER BY t.sort_order, t.name),
-            'min_age', s.min_age, 'max_age', s.max_age, 'languages', s.languages,
-            'is_free', s.is_free, 'fees', s.fees, 'opening_hours', s.opening_hours,
-            'website', s.website, 'email', s.email, 'phone', s.phone,
-            'contacts', ARRAY(
-                SELECT json_build_object('id', k.id, 'name', k.name, 'role', k.role,
-                                         'phone', k.phone, 'email', k.email,
-                                         'languages', k.languages)
-                FROM providers_contact k
-                WHERE k.service_id = s.id AND k.visibility = 'public' ORDER BY k.name, k.id),
-            'last_verified', s.last_verified,
-            'is_stale', (s.last_verified IS NULL OR s.last_verified < current_date - 365),
-            'updated_at', s.updated_at,
-            'location', json_build_object('id', l.id, 'name', l.name, 'street', l.street,
-                'house_number', l.house_number, 'postcode', l.postcode, 'city', l.city,
-                'wheelchair', l.wheelchair)
-            {extra}))
+    left(f.public, -2) || ', "is_stale" : '
+    || CASE WHEN f.last_verified IS NULL OR f.last_verified < current_date - 365
+            THEN 'true' ELSE 'false' END
+    {extra} || '}}}}'
 """
 
-FEATURE_FROM = """
-    FROM providers_serviceatlocation sl
-    JOIN providers_service s ON s.id = sl.service_id
-    JOIN providers_organization o ON o.id = s.organization_id
-    JOIN providers_location l ON l.id = sl.location_id
-"""
+
+def _page_sql(matches: str, order: str, size: int, feature_where: str = "", extra: str = "") -> str:
+    """Count the matches, take one page in ``order`` and join the page's stored features
+    into one JSON array: what the API does in its two queries, as one statement."""
+    return f"""
+        WITH matches AS MATERIALIZED ({matches}),
+        page AS (SELECT id, row_number() OVER (ORDER BY {order}) AS pos FROM matches
+                 ORDER BY {order} LIMIT {size})
+        SELECT (SELECT count(*) FROM matches),
+               '[' || string_agg({FEATURE.format(extra=extra)}, ','
+                                 ORDER BY page.pos, f.location_name, f.service_at_location_id)
+               || ']'
+        FROM page JOIN providers_servicefeature f ON f.service_id = page.id
+        JOIN providers_location l ON l.id = f.location_id
+        {feature_where}
+    """
 
 
 def sql_bbox(cursor, box):
     envelope = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-    where = f"""{PUBLISHED} AND EXISTS (
-        SELECT 1 FROM providers_serviceatlocation x JOIN providers_location y
-        ON y.id = x.location_id WHERE x.service_id = s.id AND ST_Intersects(y.point, {envelope}))"""
+    matches = f"""
+        SELECT s.id, s.name FROM providers_service s
+        WHERE {PUBLISHED} AND s.id IN (
+            SELECT x.service_id FROM providers_serviceatlocation x
+            JOIN providers_location y ON y.id = x.location_id
+            WHERE ST_Intersects(y.point, {envelope}))"""
     cursor.execute(
-        f"""
-        WITH page AS (SELECT s.id, row_number() OVER (ORDER BY s.name, s.id) AS pos
-                      FROM providers_service s WHERE {where} ORDER BY s.name, s.id LIMIT 500)
-        SELECT (SELECT count(*) FROM providers_service s WHERE {where}),
-               json_agg({FEATURE.format(extra="")} ORDER BY page.pos, l.name, sl.id)
-        {FEATURE_FROM} JOIN page ON page.id = s.id
-        WHERE ST_Intersects(l.point, {envelope})
-        """,
-        [*box, *box, *box],
+        _page_sql(matches, "name, id", 500, f"WHERE ST_Intersects(l.point, {envelope})"),
+        [*box, *box],
     )
     return cursor.fetchone()
 
@@ -333,28 +314,24 @@ def sql_near(cursor, lon, lat, radius):
     near = f"""ST_Intersects(y.point, ST_Expand({point}, %s))
                AND ST_DistanceSphere(y.point, {point}) <= %s"""
     degrees = radius / 111_000 * 1.01 / 0.6
-    where = f"""{PUBLISHED} AND EXISTS (
-        SELECT 1 FROM providers_serviceatlocation x JOIN providers_location y
-        ON y.id = x.location_id WHERE x.service_id = s.id AND {near})"""
-    params = [lon, lat, degrees, lon, lat, radius]
-    feature = FEATURE.format(
-        extra=f", 'distance', round(ST_DistanceSphere(l.point, {point})::numeric, 1)"
-    )
+    matches = f"""
+        SELECT s.id, s.name, (
+            SELECT min(ST_DistanceSphere(y.point, {point}))
+            FROM providers_serviceatlocation x JOIN providers_location y
+            ON y.id = x.location_id WHERE x.service_id = s.id AND {near}) AS distance
+        FROM providers_service s
+        WHERE {PUBLISHED} AND s.id IN (
+            SELECT x.service_id FROM providers_serviceatlocation x
+            JOIN providers_location y ON y.id = x.location_id WHERE {near})"""
+    extra = f""" || ', "distance" : '
+                 || round(ST_DistanceSphere(l.point, {point})::numeric, 1)::text"""
+    near_l = near.replace("y.point", "l.point")
     cursor.execute(
-        f"""
-        WITH page AS (
-            SELECT s.id, row_number() OVER (ORDER BY d.distance, s.name, s.id) AS pos
-            FROM providers_service s
-            CROSS JOIN LATERAL (
-                SELECT min(ST_DistanceSphere(y.point, {point})) AS distance
-                FROM providers_serviceatlocation x JOIN providers_location y
-                ON y.id = x.location_id WHERE x.service_id = s.id AND {near}) d
-            WHERE {where} ORDER BY d.distance, s.name, s.id LIMIT 100)
-        SELECT (SELECT count(*) FROM providers_service s WHERE {where}),
-               json_agg({feature} ORDER BY page.pos, l.name, sl.id)
-        {FEATURE_FROM} JOIN page ON page.id = s.id
-        """,
-        [lon, lat, *params, *params, *params, lon, lat],
+        _page_sql(matches, "distance, name, id", 100, f"WHERE {near_l}", extra),
+        [lon, lat, lon, lat, degrees, lon, lat, radius]
+        + [lon, lat, degrees, lon, lat, radius]
+        + [lon, lat]
+        + [lon, lat, degrees, lon, lat, radius],
     )
     return cursor.fetchone()
 
@@ -392,30 +369,21 @@ def sql_search(cursor, text):
         groups.append("(" + " | ".join([word] + [row[0] for row in cursor.fetchall()]) + ")")
     expanded = " & ".join(groups)
     exact = " & ".join(re.findall(r"\w+", text.lower())[:8])
-    where = f"{PUBLISHED} AND s.search_vector @@ to_tsquery('german', %s)"
-    cursor.execute(
-        f"""
-        WITH matches AS (
-            SELECT s.id, s.name, count(*) OVER () AS total,
-                   ts_rank(s.search_vector, to_tsquery('german', %s))
-                   + 2 * ts_rank(s.search_vector, to_tsquery('german', %s)) AS rank
-            FROM providers_service s WHERE {where}
-            ORDER BY rank DESC, s.name, s.id LIMIT 100),
-        page AS (SELECT id, total, row_number() OVER (ORDER BY rank DESC, name, id) AS pos
-                 FROM matches)
-        SELECT max(page.total),
-               json_agg({FEATURE.format(extra="")} ORDER BY page.pos, l.name, sl.id)
-        {FEATURE_FROM} JOIN page ON page.id = s.id
-        """,
-        [expanded, exact, expanded],
-    )
+    matches = f"""
+        SELECT s.id, s.name,
+               ts_rank(s.search_vector, to_tsquery('german', %s))
+               + 2 * ts_rank(s.search_vector, to_tsquery('german', %s)) AS rank
+        FROM providers_service s
+        WHERE {PUBLISHED} AND s.search_vector @@ to_tsquery('german', %s)"""
+    cursor.execute(_page_sql(matches, "rank DESC, name, id", 100), [expanded, exact, expanded])
     return cursor.fetchone()
 
 
 def sql_export(cursor):
     cursor.execute(
-        f"""SELECT {FEATURE.format(extra="")}::text {FEATURE_FROM}
-            WHERE {PUBLISHED} ORDER BY s.name, s.id, sl.id""",
+        f"""SELECT {FEATURE.format(extra="")} FROM providers_servicefeature f
+            JOIN providers_service s ON s.id = f.service_id
+            WHERE {PUBLISHED} ORDER BY s.name, s.id, f.service_at_location_id""",
         [],
     )
     return (
@@ -562,8 +530,10 @@ def main() -> None:
             ]
             for label, make_api, make_sql, inputs, runs in cases:
                 next_input = cycle(inputs)
-                # Warm up both paths once.
-                make_api(inputs[0])()
+                # Warm up both paths: every server worker (and its database connection)
+                # answers a few requests first, so that the figures are steady-state ones.
+                for item in inputs[:WARM_UP_REQUESTS]:
+                    make_api(item)()
                 make_sql(inputs[0])()
                 api_samples, sql_samples = [], []
                 for _ in range(runs):
@@ -571,6 +541,8 @@ def main() -> None:
                     api_samples += timed(make_api(item), 1)
                     sql_samples += timed(make_sql(item), 1)
                 results.append((label, api_samples, sql_samples))
+                if os.environ.get("BENCH_SHOW_SAMPLES"):
+                    print(label, [round(x, 1) for x in api_samples], file=sys.stderr)
                 print(f"  measured {label}", file=sys.stderr)
     finally:
         server.terminate()
@@ -590,7 +562,7 @@ def main() -> None:
         )
     print(
         f"\n{args.runs} samples per query ({args.export_runs} for the export), "
-        f"gunicorn 2 workers on 127.0.0.1:{args.port}, database {database!r}."
+        f"gunicorn {WORKERS} workers on 127.0.0.1:{args.port}, database {database!r}."
     )
 
 

@@ -4,7 +4,7 @@ filters in ``providers.filters``, GeoJSON assembly in ``geojson.py``."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Window
+from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -45,17 +45,6 @@ from .serializers import (
 )
 
 SERVICE_PAGE_SIZE = 100
-
-
-def page_ids_and_count(services, start: int, size: int) -> tuple[list[int], int]:
-    """Ids of one page and the total in a single query (``count(*) OVER ()``); a separate
-    count only for a page past the end."""
-    rows = list(
-        services.annotate(total=Window(Count("*"))).values_list("pk", "total")[start : start + size]
-    )
-    if rows:
-        return [pk for pk, _ in rows], rows[0][1]
-    return [], services.count()
 
 
 def validated_filterset(request, queryset) -> ServiceFilterSet:
@@ -106,7 +95,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
         filterset = validated_filterset(request, self.get_queryset())
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
         start = (page - 1) * size
-        ids, count = page_ids_and_count(filterset.qs, start, size)
+        ids, count = filterset.qs.page_ids(start, size)
         features = geojson.page_features(
             ids,
             locations=filterset.location_queryset() if filterset.has_location_filters else None,

@@ -27,8 +27,10 @@ from django.contrib.postgres.search import (
     SearchVectorField,
     TrigramWordSimilarity,
 )
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -42,6 +44,7 @@ SEARCH_CONFIG = "german"
 SEARCH_WORD = re.compile(r"\w+")
 MAX_SEARCH_WORDS = 8
 MAX_WORD_EXPANSIONS = 12
+SEARCH_EXPANSION_CACHE_SECONDS = 300
 
 
 class ChoiceArrayField(ArrayField):
@@ -490,6 +493,35 @@ class ServiceQuerySet(models.QuerySet):
         )
         return self.annotate(distance=Subquery(nearest, output_field=models.FloatField()))
 
+    def page_ids(self, start: int, size: int) -> tuple[list[int], int]:
+        """Ids of one page (in this queryset's order, which names fields and annotations)
+        and the number of all matches, in one statement.
+
+        The matches are materialised once with their sort keys, then counted and sorted:
+        a search computes each match's rank once, where ``count(*) OVER ()`` next to an
+        ``ORDER BY rank`` made PostgreSQL rank every match after the window (52 vs 35 ms
+        for 20,000 matches, measured with bench/api.py)."""
+        ordering = [name for name in self.query.order_by if isinstance(name, str)] or ["pk"]
+        columns = ["pk", *(name.lstrip("-") for name in ordering if name.lstrip("-") != "pk")]
+        order = ", ".join(
+            f"{columns.index(name.lstrip('-')) + 1} {'DESC' if name.startswith('-') else 'ASC'}"
+            for name in ordering
+        )
+        matches, params = self.order_by().values_list(*columns).query.sql_with_params()
+        # Only ORM-compiled SQL and column positions are interpolated; values are parameters.
+        sql = f"""
+            WITH matches AS MATERIALIZED ({matches})
+            SELECT matches.*, (SELECT count(*) FROM matches) FROM matches
+            ORDER BY {order} LIMIT %s OFFSET %s
+        """  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, size, start])
+            rows = cursor.fetchall()
+            if rows:
+                return [row[0] for row in rows], rows[0][-1]
+            cursor.execute(f"SELECT count(*) FROM ({matches}) matches", params)  # noqa: S608
+            return [], cursor.fetchone()[0]
+
     def published(self) -> ServiceQuerySet:
         """Services the public may see: published and valid today."""
         today = timezone.localdate()
@@ -645,7 +677,19 @@ class Service(TimeStamped):
 
 class SearchWordQuerySet(models.QuerySet):
     def similar_to(self, word: str, limit: int = MAX_WORD_EXPANSIONS) -> list[str]:
-        """Vocabulary words that contain something like ``word`` (index-backed ``%>``)."""
+        """Vocabulary words that contain something like ``word`` (``%>``), cached for
+        ``SEARCH_EXPANSION_CACHE_SECONDS``: comparing a word with the whole vocabulary
+        costs ~5 ms, and people search the same words again and again. A word new to the
+        vocabulary is found at once; it serves as another word's correction after that
+        time at the latest."""
+        key = f"searchword:{limit}:{word}"
+        similar = cache.get(key)
+        if similar is None:
+            similar = self._similar_to(word, limit)
+            cache.set(key, similar, SEARCH_EXPANSION_CACHE_SECONDS)
+        return similar
+
+    def _similar_to(self, word: str, limit: int) -> list[str]:
         return list(
             self.filter(word__trigram_word_similar=word)
             .exclude(word=word)
@@ -687,7 +731,12 @@ class ServiceAtLocation(models.Model):
     """HSDS service_at_location: a service offered at one location."""
 
     service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE)
-    location = models.ForeignKey(Location, verbose_name=_("location"), on_delete=models.CASCADE)
+    location = models.ForeignKey(
+        Location,
+        verbose_name=_("location"),
+        on_delete=models.CASCADE,
+        db_index=False,  # sal_location_service starts with it
+    )
     description = models.CharField(_("note"), max_length=255, blank=True)
     history = HistoricalRecords()
 
@@ -697,6 +746,9 @@ class ServiceAtLocation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "location"], name="service_location_unique")
         ]
+        # Location filters (bbox, near, area) go from matching locations to their services
+        # with an index-only scan.
+        indexes = [models.Index(fields=["location", "service"], name="sal_location_service")]
 
     def __str__(self) -> str:
         return f"{self.service} @ {self.location}"
