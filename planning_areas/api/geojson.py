@@ -44,17 +44,20 @@ def area_properties(prefix: str = "") -> dict:
     }
 
 
-def area_features(
-    areas: QuerySet, *, with_geometry: bool = True, simplify: float | None = None
-) -> list[str]:
-    """Feature texts for ``areas`` (already sliced or small), in queryset order."""
-    geometry = geometry_json("geometry", simplify) if with_geometry else Value(None, JSONField())
+def area_feature(geometry) -> Cast:
+    """The feature text of an area, with ``geometry`` (a JSON expression, or null)."""
     feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
         geometry=geometry,
         properties=JSONBuildObject(**area_properties()),
     )
-    return list(
-        areas.annotate(feature=Cast(feature, TextField())).values_list("feature", flat=True)
-    )
+    return Cast(feature, TextField())
+
+
+def area_features(
+    areas: QuerySet, *, with_geometry: bool = True, simplify: float | None = None
+) -> list[str]:
+    """Feature texts for ``areas`` (already sliced or small), in queryset order."""
+    geometry = geometry_json("geometry", simplify) if with_geometry else Value(None, JSONField())
+    return list(areas.annotate(feature=area_feature(geometry)).values_list("feature", flat=True))

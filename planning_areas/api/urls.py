@@ -10,6 +10,8 @@ router.register("layers", views.LayerViewSet, basename="layer")
 router.register("areas", views.AreaViewSet, basename="area")
 
 urlpatterns = [
+    # Plain point lookups skip DRF; the router's areas/ route (same URL) documents them.
+    path("areas/", views.areas),
     path(
         "layers/<slug:slug>/areas/<str:code>/",
         views.LayerAreaDetailView.as_view(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.gis.geos import Point
 from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +27,7 @@ from atlas.api_tools import (
 from providers.filters import LonLatField, StrictBooleanField
 
 from ..models import Area, Layer
+from ..point_lookup import features_at
 from . import geojson
 from .serializers import (
     AreaDetailFeatureSerializer,
@@ -117,6 +120,8 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         params = _parse(request, ("layer", "point", "simplify", "geometry"))
         page, size = parse_page(request)
+        if params["point"] is not None and not params["layer"] and not params["simplify"]:
+            return self._point_lookup(request, params, page, size)
         areas = Area.objects.all()
         if params["layer"]:
             areas = areas.filter(layer__slug=params["layer"])
@@ -131,12 +136,70 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             with_geometry=params["geometry"] is not False,
             simplify=params["simplify"] or None,
         )
-        # A short first page is the whole answer (the usual point lookup): no count query.
+        # A short first page is the whole answer (a point on one layer): no count query.
         count = len(features) if page == 1 and len(features) < size else areas.count()
         next_url, previous_url = page_links(request, page, size, count)
         return Response(
             feature_collection(features, count=count, next=next_url, previous=previous_url)
         )
+
+    def _point_lookup(self, request, params: dict, page: int, size: int) -> Response:
+        found = features_at(params["point"], with_geometry=params["geometry"] is not False)
+        start = (page - 1) * size
+        next_url, previous_url = page_links(request, page, size, len(found))
+        return Response(
+            feature_collection(
+                found[start : start + size], count=len(found), next=next_url, previous=previous_url
+            )
+        )
+
+
+POINT_LOOKUP_PARAMETERS = frozenset({"point", "geometry"})
+area_list = AreaViewSet.as_view({"get": "list"})
+
+
+def areas(request: HttpRequest) -> HttpResponse:
+    """``areas/``. A plain point lookup (``point``, maybe ``geometry``), the most frequent
+    small request, is answered here without DRF's per-request machinery (authentication
+    classes, negotiation, renderers: 1.1 ms of a 1.7 ms answer) but with the same throttles
+    and the same JSON. Everything else, every error and every throttled request goes to
+    ``AreaViewSet``, which also documents the endpoint."""
+    lookup = _plain_point_lookup(request)
+    if lookup is None:
+        return area_list(request)
+    point, with_geometry = lookup
+    found = features_at(point, with_geometry=with_geometry)
+    body = feature_collection(found, count=len(found), next=None, previous=None).text
+    response = HttpResponse(body, content_type="application/json")
+    response["Vary"] = "Accept"
+    response["Allow"] = "GET, HEAD, OPTIONS"
+    return response
+
+
+def _plain_point_lookup(request: HttpRequest) -> tuple[Point, bool] | None:
+    """The point and geometry flag of a valid, anonymous, unthrottled plain point lookup
+    that wants JSON; otherwise None."""
+    query = request.GET
+    accept = request.headers.get("Accept", "*/*")
+    if (
+        request.method != "GET"
+        or "point" not in query
+        or not POINT_LOOKUP_PARAMETERS.issuperset(query)
+        or any(len(query.getlist(name)) > 1 for name in query)
+        or "Authorization" in request.headers
+        or "geo+json" in accept
+        or not ("*/*" in accept or "application/json" in accept)
+    ):
+        return None
+    try:
+        point = LonLatField().clean(query["point"])
+        with_geometry = StrictBooleanField(required=False).clean(query.get("geometry"))
+    except forms.ValidationError:
+        return None
+    for throttle in AreaViewSet.throttle_classes:
+        if not throttle().allow_request(request, None):
+            return None
+    return point, with_geometry is not False
 
 
 class LayerAreaDetailView(APIView):

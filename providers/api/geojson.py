@@ -1,6 +1,6 @@
 """Service GeoJSON built inside PostgreSQL (json_build_object, ST_AsGeoJSON).
 
-The features of lists and exports are built ahead: ``stored_features_select`` is the
+The features of lists and exports are built ahead: ``stored_feature_rows`` is the
 SQL of the database function that triggers call whenever a service or anything it
 embeds changes (``providers.feature_store``), and a request only reads the stored
 texts, adding what depends on the request (``is_stale``, ``distance``). A page of 500
@@ -20,6 +20,8 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -45,6 +47,7 @@ from ..models import (
     Location,
     ServiceAtLocation,
     ServiceFeature,
+    ServiceQuerySet,
     TargetGroup,
 )
 from .serializers import (
@@ -146,8 +149,8 @@ def _feature(internal: bool) -> Cast:
     return Cast(feature, TextField())
 
 
-def stored_features_select() -> tuple[str, tuple]:
-    """SQL and parameters of the rows ``ServiceFeature`` stores for the services in the
+def stored_feature_rows() -> QuerySet:
+    """The rows ``ServiceFeature`` stores for the services in the
     array ``service_ids`` (the refresh function's parameter): one per offered location,
     in the column order of ``providers.feature_store.INSERT_COLUMNS``. The caseworkers'
     variant (internal contacts, internal phone numbers) is stored only where the service
@@ -173,7 +176,7 @@ def stored_features_select() -> tuple[str, tuple]:
             "internal",
         )
     )
-    return rows.query.sql_with_params()
+    return rows
 
 
 def _stored(
@@ -186,21 +189,42 @@ def _stored(
 
 
 def page_features(
-    service_ids: list[int],
+    services: ServiceQuerySet,
+    start: int,
+    size: int,
     *,
     locations: QuerySet[Location] | None = None,
     near: Point | None = None,
     internal: bool = False,
-) -> list[str]:
-    """Feature texts, one per offered location (restricted to ``locations`` when the
-    request filtered on location), in the order of ``service_ids``."""
-    position = {pk: i for i, pk in enumerate(service_ids)}
-    rows = (
-        _stored(service_ids, locations, near, internal)
-        .order_by("service_id", "location_name", "pk")
-        .values_list("service_id", "text")
-    )
-    return [text for _, text in sorted(rows, key=lambda row: position[row[0]])]
+) -> tuple[list[str], int]:
+    """One page of ``services`` (in their order) as feature texts, one per offered location
+    (restricted to ``locations`` when the request filtered on location), and the number
+    of all services: one statement."""
+    page_ids = RawSQL("SELECT id FROM page", ())  # noqa: S611 - constant SQL
+    try:
+        ctes, params = services.page_ctes(start, size)
+        features, feature_params = (
+            _stored(page_ids, locations, near, internal)
+            .values_list("service_id", "location_name", "pk", "text")
+            .query.sql_with_params()
+        )
+    except EmptyResultSet:  # a filter that cannot match, such as open_now when all are closed
+        return [], 0
+    # Only ORM-compiled SQL is interpolated; values are parameters.
+    sql = f"""
+        WITH {ctes}
+        SELECT (SELECT count(*) FROM matches), f.text
+        FROM ({features}) AS f (service_id, location_name, id, text)
+        JOIN page ON page.id = f.service_id
+        ORDER BY page.pos, f.location_name, f.id
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *feature_params])
+        rows = cursor.fetchall()
+        if not rows:  # a page past the end, or of services without locations
+            cursor.execute(f"WITH {ctes} SELECT count(*) FROM matches", params)  # noqa: S608
+            return [], cursor.fetchone()[0]
+    return [text for _, text in rows], rows[0][0]
 
 
 def export_features(

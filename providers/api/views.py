@@ -95,9 +95,10 @@ class ServiceViewSet(viewsets.ModelViewSet):
         filterset = validated_filterset(request, self.get_queryset())
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
         start = (page - 1) * size
-        ids, count = filterset.qs.page_ids(start, size)
-        features = geojson.page_features(
-            ids,
+        features, count = geojson.page_features(
+            filterset.qs,
+            start,
+            size,
             locations=filterset.location_queryset() if filterset.has_location_filters else None,
             near=filterset.near.point if filterset.near else None,
             internal=can_see_internal_contacts(request.user),

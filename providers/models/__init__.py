@@ -30,7 +30,6 @@ from django.contrib.postgres.search import (
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -493,34 +492,30 @@ class ServiceQuerySet(models.QuerySet):
         )
         return self.annotate(distance=Subquery(nearest, output_field=models.FloatField()))
 
-    def page_ids(self, start: int, size: int) -> tuple[list[int], int]:
-        """Ids of one page (in this queryset's order, which names fields and annotations)
-        and the number of all matches, in one statement.
+    def page_ctes(self, start: int, size: int) -> tuple[str, list]:
+        """SQL and parameters of two common table expressions: ``matches`` (every match,
+        materialised once with its sort keys, to be counted) and ``page`` (``id`` and
+        ``pos`` of one page of them, in this queryset's order of fields and annotations).
 
-        The matches are materialised once with their sort keys, then counted and sorted:
-        a search computes each match's rank once, where ``count(*) OVER ()`` next to an
-        ``ORDER BY rank`` made PostgreSQL rank every match after the window (52 vs 35 ms
-        for 20,000 matches, measured with bench/api.py)."""
+        Materialising first makes a search rank each match once: ``count(*) OVER ()``
+        next to ``ORDER BY rank`` made PostgreSQL rank every match after the window (52 vs
+        35 ms for 20,000 matches, measured with bench/api.py)."""
         ordering = [name for name in self.query.order_by if isinstance(name, str)] or ["pk"]
-        columns = ["pk", *(name.lstrip("-") for name in ordering if name.lstrip("-") != "pk")]
+        keys = ["pk", *(name.lstrip("-") for name in ordering if name.lstrip("-") != "pk")]
+        columns = [f"k{i}" for i in range(len(keys))]
         order = ", ".join(
-            f"{columns.index(name.lstrip('-')) + 1} {'DESC' if name.startswith('-') else 'ASC'}"
+            f"k{keys.index(name.lstrip('-'))} {'DESC' if name.startswith('-') else 'ASC'}"
             for name in ordering
         )
-        matches, params = self.order_by().values_list(*columns).query.sql_with_params()
-        # Only ORM-compiled SQL and column positions are interpolated; values are parameters.
-        sql = f"""
-            WITH matches AS MATERIALIZED ({matches})
-            SELECT matches.*, (SELECT count(*) FROM matches) FROM matches
-            ORDER BY {order} LIMIT %s OFFSET %s
+        matches, params = self.order_by().values_list(*keys).query.sql_with_params()
+        # Only ORM-compiled SQL and generated column names are interpolated.
+        ctes = f"""
+            matches ({", ".join(columns)}) AS MATERIALIZED ({matches}),
+            page AS (
+                SELECT k0 AS id, row_number() OVER (ORDER BY {order}) AS pos
+                FROM (SELECT * FROM matches ORDER BY {order} LIMIT %s OFFSET %s) AS top)
         """  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, size, start])
-            rows = cursor.fetchall()
-            if rows:
-                return [row[0] for row in rows], rows[0][-1]
-            cursor.execute(f"SELECT count(*) FROM ({matches}) matches", params)  # noqa: S608
-            return [], cursor.fetchone()[0]
+        return ctes, [*params, size, start]
 
     def published(self) -> ServiceQuerySet:
         """Services the public may see: published and valid today."""

@@ -61,6 +61,58 @@ def test_point_lookup_answers_areas_on_every_current_layer(berlin):
     assert [f["properties"]["key"] for f in data["features"]] == ["bezirke:01", "regionen:0101"]
 
 
+@pytest.mark.parametrize("geometry", [{"geometry": "false"}, {}, {"geometry": "true"}])
+def test_plain_point_lookup_answers_like_the_full_api(berlin, geometry):
+    client = APIClient()
+    plain = client.get("/api/v1/areas/", {"point": "13.31,52.51", **geometry})
+    # page= is not a plain lookup: DRF's viewset answers it.
+    full = client.get("/api/v1/areas/", {"point": "13.31,52.51", "page": "1", **geometry})
+    assert not hasattr(plain, "accepted_renderer") and hasattr(full, "accepted_renderer")
+    assert plain.status_code == full.status_code == 200
+    assert plain["Content-Type"] == full["Content-Type"]
+    assert plain.json() == full.json()
+    assert plain.json()["count"] == 2
+
+
+def test_point_lookups_pages_and_other_layers(berlin):
+    client = APIClient()
+    second = client.get("/api/v1/areas/", {"point": "13.31,52.51", "page_size": "1", "page": "2"})
+    assert [f["properties"]["key"] for f in second.json()["features"]] == ["regionen:0101"]
+    assert second.json()["count"] == 2 and second.json()["previous"]
+    old = client.get("/api/v1/areas/", {"point": "13.31,52.51", "layer": "alt"}).json()
+    assert [f["properties"]["key"] for f in old["features"]] == ["alt:9"]
+
+
+def test_plain_point_lookups_are_throttled_too(berlin, monkeypatch):
+    from atlas.api_tools import AnonBurstRateThrottle
+
+    monkeypatch.setattr(
+        AnonBurstRateThrottle, "THROTTLE_RATES", {"anon_burst": "3/minute", "anon": "9/hour"}
+    )
+    client = APIClient()
+    statuses = [
+        client.get("/api/v1/areas/", {"point": "13.31,52.51"}).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_the_point_lookup_function_follows_its_definition(berlin):
+    from django.db import connection
+
+    from planning_areas import point_lookup
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON FUNCTION {point_lookup.FUNCTION} IS 'outdated'")
+    point_lookup.install_after_migrate(sender=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [point_lookup.FUNCTION]
+        )
+        assert cursor.fetchone()[0] != "outdated"
+    data = APIClient().get("/api/v1/areas/", {"point": "13.31,52.51"}).json()
+    assert data["count"] == 2
+
+
 def test_area_by_key_has_parent_and_children(berlin):
     client = APIClient()
     region = client.get("/api/v1/layers/regionen/areas/0101/").json()

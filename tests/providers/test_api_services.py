@@ -123,6 +123,18 @@ def test_filters_work_over_http(client):
     assert 60 < data["features"][0]["properties"]["distance"] < 75
 
 
+def test_a_filter_that_cannot_match_answers_an_empty_page(client):
+    ServiceFactory(opening_hours="", locations=[at(13.4, 52.5)])
+    data = get_json(client, URL, open_now="true")
+    assert data["count"] == 0 and data["features"] == []
+
+
+def test_a_page_past_the_end_is_empty_but_counted(client):
+    ServiceFactory(locations=[at(13.4, 52.5)])
+    data = get_json(client, URL, page=3)
+    assert data["count"] == 1 and data["features"] == []
+
+
 def test_bbox_returns_only_the_locations_inside(client):
     ServiceFactory(locations=[at(13.40, 52.52, name="drin"), at(13.60, 52.40, name="draußen")])
     data = get_json(client, URL, bbox="13.3,52.5,13.5,52.6")

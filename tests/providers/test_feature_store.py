@@ -13,7 +13,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from providers import feature_store
-from providers.api.geojson import stored_features_select
+from providers.api.geojson import stored_feature_rows
 from providers.models import Contact, Service, ServiceAtLocation, ServiceFeature
 from tests.factories import (
     CategoryFactory,
@@ -198,7 +198,7 @@ def test_a_rolled_back_change_leaves_the_stored_feature_as_it_was(client, servic
 # Last: the demo data stays loaded for the rest of the module.
 def test_stored_features_equal_a_fresh_build(demo_db):
     """After the demo import, every stored text is what the definition builds now."""
-    select, params = stored_features_select()
+    select, params = stored_feature_rows().query.sql_with_params()
     select = select.replace("SELECT unnest(service_ids)", "SELECT id FROM providers_service")
     with connection.cursor() as cursor:
         cursor.execute(select, params)
