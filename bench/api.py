@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import os
 import random
 import re
@@ -47,7 +48,7 @@ from providers.models import Location  # noqa: E402
 
 PORT = 8101
 WORKERS = 2
-WARM_UP_REQUESTS = 3 * WORKERS
+WARM_UP_REQUESTS = 10 * WORKERS
 BERLIN = (13.09, 52.34, 13.76, 52.67)  # minlon, minlat, maxlon, maxlat
 KINDS = [
     ("Familienzentrum", "familienzentrum", "Treffpunkt, Beratung und Kurse für Familien"),
@@ -448,6 +449,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--drop", action="store_true", help="remove the bench data and stop")
+    parser.add_argument("--only", help="measure only the queries whose label contains this")
     args = parser.parse_args()
 
     database = settings.DATABASES["default"]["NAME"]
@@ -492,7 +494,7 @@ def main() -> None:
         return lambda: get(args.port, url)
 
     def cycle(items):
-        iterator = iter(items * 10)
+        iterator = itertools.cycle(items)
         return lambda: next(iterator)
 
     results = []
@@ -540,11 +542,13 @@ def main() -> None:
                 ),
             ]
             for label, make_api, make_sql, inputs, runs in cases:
+                if args.only and args.only not in label:
+                    continue
                 next_input = cycle(inputs)
                 # Warm up both paths: every server worker (and its database connection)
                 # answers a few requests first, so that the figures are steady-state ones.
-                for item in inputs[:WARM_UP_REQUESTS]:
-                    make_api(item)()
+                for _ in range(min(WARM_UP_REQUESTS, runs)):
+                    make_api(next_input())()
                 make_sql(inputs[0])()
                 api_samples, sql_samples = [], []
                 for _ in range(runs):
