@@ -11,15 +11,17 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Expression, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
-def _valid_on(day: datetime.date) -> Q:
-    return (Q(valid_from__isnull=True) | Q(valid_from__lte=day)) & (
-        Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+def _valid_on(day: datetime.date | Expression, prefix: str = "") -> Q:
+    """Rows (or, with ``prefix``, related rows) valid on ``day``, a date or a date expression."""
+    p = prefix
+    return (Q(**{f"{p}valid_from__isnull": True}) | Q(**{f"{p}valid_from__lte": day})) & (
+        Q(**{f"{p}valid_until__isnull": True}) | Q(**{f"{p}valid_until__gte": day})
     )
 
 
@@ -85,12 +87,9 @@ class AreaQuerySet(models.QuerySet):
         """Areas on any layer whose geometry covers ``point`` (index-backed ST_Covers)."""
         return self.filter(geometry__covers=point)
 
-    def current(self, day: datetime.date | None = None) -> AreaQuerySet:
-        day = day or timezone.localdate()
-        return self.filter(
-            (Q(layer__valid_from__isnull=True) | Q(layer__valid_from__lte=day))
-            & (Q(layer__valid_until__isnull=True) | Q(layer__valid_until__gte=day))
-        )
+    def current(self, day: datetime.date | Expression | None = None) -> AreaQuerySet:
+        """Areas of layers valid on ``day`` (today by default; a date or date expression)."""
+        return self.filter(_valid_on(day or timezone.localdate(), prefix="layer__"))
 
     def by_key(self, layer_slug: str, code: str) -> AreaQuerySet:
         return self.filter(layer__slug=layer_slug, code=code)

@@ -12,11 +12,9 @@ checks it).
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Iterable, Iterator
 
-from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.expressions import ArraySubquery
@@ -29,7 +27,6 @@ from django.db.models import (
     F,
     JSONField,
     OuterRef,
-    Q,
     QuerySet,
     TextField,
     Value,
@@ -37,7 +34,6 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from atlas.api_tools import JSONBuildObject
 
@@ -49,6 +45,7 @@ from ..models import (
     ServiceFeature,
     ServiceQuerySet,
     TargetGroup,
+    not_verified_since,
 )
 from .serializers import (
     CategoryBriefSerializer,
@@ -63,10 +60,6 @@ COORDINATE_PRECISION = 6  # about 0.1 m
 
 def _object(fields: Iterable[str], prefix: str = "") -> JSONBuildObject:
     return JSONBuildObject(**{name: F(f"{prefix}{name}") for name in fields})
-
-
-def stale_limit() -> datetime.date:
-    return timezone.localdate() - datetime.timedelta(days=settings.ATLAS_VERIFICATION_MAX_AGE_DAYS)
 
 
 def _contacts(service_ref: str, internal: bool) -> ArraySubquery:
@@ -118,19 +111,6 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
         "last_verified": F(f"{p}last_verified"),
         "updated_at": F(f"{p}updated_at"),
     }
-
-
-def _is_stale(prefix: str = "") -> Case:
-    p = prefix
-    return Case(
-        When(
-            Q(**{f"{p}last_verified__isnull": True})
-            | Q(**{f"{p}last_verified__lt": stale_limit()}),
-            then=Value(True),
-        ),
-        default=Value(False),
-        output_field=BooleanField(),
-    )
 
 
 def _point_json(field: str):
@@ -185,7 +165,7 @@ def _stored(
     rows = ServiceFeature.objects.filter(service_id__in=services)
     if locations is not None:
         rows = rows.filter(location_id__in=locations.values("pk"))
-    return rows.with_text(stale_before=stale_limit(), internal=internal, near=near)
+    return rows.with_text(internal=internal, near=near)
 
 
 def page_features(
@@ -249,7 +229,11 @@ def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
     from ..models import Service
 
     properties = service_properties("", "pk", internal=internal)
-    properties["is_stale"] = _is_stale()
+    properties["is_stale"] = Case(
+        When(not_verified_since(), then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     properties["locations"] = ArraySubquery(
         Location.objects.filter(services=OuterRef("pk"))
         .order_by("name", "pk")

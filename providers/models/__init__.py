@@ -102,6 +102,19 @@ class LegalBasis(models.TextChoices):
     SGB12_71 = "SGB XII § 71", _("SGB XII § 71 – help for older people")
 
 
+def verified_limit(today: datetime.date | None = None) -> datetime.date:
+    """A service last verified before this day is stale (ATLAS_VERIFICATION_MAX_AGE_DAYS)."""
+    return (today or timezone.localdate()) - datetime.timedelta(
+        days=settings.ATLAS_VERIFICATION_MAX_AGE_DAYS
+    )
+
+
+def not_verified_since(today: datetime.date | None = None) -> Q:
+    """Services (or rows with their ``last_verified``) that count as stale: never verified,
+    or not since ``verified_limit``."""
+    return Q(last_verified__isnull=True) | Q(last_verified__lt=verified_limit(today))
+
+
 def envelope_around(point: Point, metres: float) -> Polygon:
     """A WGS84 box that surely contains the circle of ``metres`` around ``point``;
     lets the spatial index pre-select before the exact distance test."""
@@ -531,9 +544,7 @@ class ServiceQuerySet(models.QuerySet):
 
     def stale(self, today: datetime.date | None = None) -> ServiceQuerySet:
         """Services not verified within ATLAS_VERIFICATION_MAX_AGE_DAYS."""
-        today = today or timezone.localdate()
-        limit = today - datetime.timedelta(days=settings.ATLAS_VERIFICATION_MAX_AGE_DAYS)
-        return self.filter(Q(last_verified__isnull=True) | Q(last_verified__lt=limit))
+        return self.filter(not_verified_since(today))
 
 
 class Service(TimeStamped):
@@ -664,10 +675,7 @@ class Service(TimeStamped):
 
     @property
     def is_stale(self) -> bool:
-        if self.last_verified is None:
-            return True
-        age = timezone.localdate() - self.last_verified
-        return age.days > settings.ATLAS_VERIFICATION_MAX_AGE_DAYS
+        return self.last_verified is None or self.last_verified < verified_limit()
 
 
 class SearchWordQuerySet(models.QuerySet):

@@ -9,8 +9,6 @@ bulk imports, raw SQL and the admin all keep them current inside their own trans
 
 from __future__ import annotations
 
-import datetime
-
 from django.contrib.gis.db import models
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
@@ -21,16 +19,15 @@ from django.utils.translation import gettext_lazy as _
 
 class ServiceFeatureQuerySet(models.QuerySet):
     def with_text(
-        self, *, stale_before: datetime.date, internal: bool = False, near: Point | None = None
+        self, *, internal: bool = False, near: Point | None = None
     ) -> ServiceFeatureQuerySet:
         """Annotate ``text``: the feature with the properties that depend on the request,
-        ``is_stale`` (by ``stale_before``) and, with ``near``, ``distance`` in metres."""
+        ``is_stale`` (as of today) and, with ``near``, ``distance`` in metres."""
+        from . import not_verified_since
+
         stored = Coalesce("internal", "public") if internal else F("public")
         is_stale = Case(
-            When(
-                models.Q(last_verified__isnull=True) | models.Q(last_verified__lt=stale_before),
-                then=Value("true"),
-            ),
+            When(not_verified_since(), then=Value("true")),
             default=Value("false"),
             output_field=models.TextField(),
         )
