@@ -14,22 +14,13 @@ from django.db import connections, transaction
 from atlas.db_functions import compiled_sql, install_function, table_exists
 
 FUNCTION = "providers_refresh_features(bigint[])"
-INSERT_COLUMNS = (
-    "service_at_location_id",
-    "service_id",
-    "location_id",
-    "location_name",
-    "last_verified",
-    "public",
-    "internal",
-)
 
 
 def function_sql(using: str = "default") -> str:
     """``CREATE OR REPLACE FUNCTION`` of the refresh with the current feature definition."""
-    from .api.geojson import stored_feature_rows
+    from .api.geojson import STORED_COLUMNS, stored_feature_rows
 
-    columns = ", ".join(INSERT_COLUMNS)
+    columns = ", ".join(STORED_COLUMNS)
     # Only ORM-compiled SQL and constant column names are interpolated.
     return f"""
 CREATE OR REPLACE FUNCTION providers_refresh_features(service_ids bigint[]) RETURNS void

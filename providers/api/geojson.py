@@ -129,14 +129,25 @@ def _feature(internal: bool) -> Cast:
     return Cast(feature, TextField())
 
 
+# Columns of ServiceFeature and where stored_feature_rows takes them from.
+STORED_COLUMNS = {
+    "service_at_location_id": "pk",
+    "service_id": "service_id",
+    "location_id": "location_id",
+    "location_name": "location__name",
+    "last_verified": "service__last_verified",
+    "public": "public",
+    "internal": "internal",
+}
+
+
 def stored_feature_rows() -> QuerySet:
-    """The rows ``ServiceFeature`` stores for the services in the
-    array ``service_ids`` (the refresh function's parameter): one per offered location,
-    in the column order of ``providers.feature_store.INSERT_COLUMNS``. The caseworkers'
-    variant (internal contacts, internal phone numbers) is stored only where the service
-    has contacts."""
+    """The rows ``ServiceFeature`` stores for the services in the array ``service_ids``
+    (the refresh function's parameter): one per offered location, in the order of
+    ``STORED_COLUMNS``. The caseworkers' variant (internal contacts, internal phone
+    numbers) is stored only where the service has contacts."""
     has_contacts = Exists(Contact.objects.filter(service_id=OuterRef("service_id")))
-    rows = (
+    return (
         # Constant SQL naming the refresh function's parameter; no outside input.
         ServiceAtLocation.objects.filter(
             service_id__in=RawSQL("SELECT unnest(service_ids)", ())  # noqa: S611
@@ -146,17 +157,8 @@ def stored_feature_rows() -> QuerySet:
             internal=Case(When(has_contacts, then=_feature(internal=True)), default=None),
         )
         .order_by()
-        .values_list(
-            "pk",
-            "service_id",
-            "location_id",
-            "location__name",
-            "service__last_verified",
-            "public",
-            "internal",
-        )
+        .values_list(*STORED_COLUMNS.values())
     )
-    return rows
 
 
 def _stored(
