@@ -16,6 +16,8 @@ from django.db.models import Case, Expression, F, Func, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Round
 from django.utils.translation import gettext_lazy as _
 
+from .services import not_verified_since
+
 
 class ServiceFeatureQuerySet(models.QuerySet):
     def with_text(
@@ -23,8 +25,6 @@ class ServiceFeatureQuerySet(models.QuerySet):
     ) -> ServiceFeatureQuerySet:
         """Annotate ``text``: the feature with the properties that depend on the request,
         ``is_stale`` (as of today) and, with ``near``, ``distance`` in metres."""
-        from . import not_verified_since
-
         stored = Coalesce("internal", "public") if internal else F("public")
         is_stale = Case(
             When(not_verified_since(), then=Value("true")),
