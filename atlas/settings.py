@@ -86,7 +86,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgis://atlas:atlas@127.0.0.1:5432/atlas")
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# Connections are kept for 10 minutes and checked before reuse: a new PostgreSQL backend
+# loads PostGIS on its first spatial query, which took 370 ms here (bench/api.py showed it
+# as a spike every minute with the former 60 s).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Service search: pg_trgm's default word-similarity threshold (0.6) misses simple typos
 # such as "Famielie"; 0.5 still keeps unrelated names out.
 # Parallel workers cost several milliseconds to start, more than the short queries of a web

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db.models import PointField
-from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import BooleanField, Case, JSONField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
@@ -54,12 +53,10 @@ $lookup$;
 """
 
 
-def features_at(point: Point, *, with_geometry: bool = True) -> list[str]:
-    """Feature texts of the current areas containing ``point`` (WGS84), coarsest first."""
+def features_at(lon: float, lat: float, *, with_geometry: bool = True) -> list[str]:
+    """Feature texts of the current areas containing the point (WGS84), coarsest first."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT planning_areas_features_at(%s, %s, %s)", [point.x, point.y, with_geometry]
-        )
+        cursor.execute("SELECT planning_areas_features_at(%s, %s, %s)", [lon, lat, with_geometry])
         return [row[0] for row in cursor.fetchall()]
 
 

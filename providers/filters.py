@@ -89,6 +89,13 @@ def _check_lon_lat(lon: float, lat: float) -> None:
         )
 
 
+def parse_lon_lat(value: str) -> tuple[float, float]:
+    """``LON,LAT`` in WGS84 → ``(lon, lat)``; ValidationError when malformed or out of range."""
+    lon, lat = _numbers(value, 2, "13.40,52.52")
+    _check_lon_lat(lon, lat)
+    return lon, lat
+
+
 class LonLatField(forms.CharField):
     """``LON,LAT`` in WGS84 → ``Point``."""
 
@@ -96,9 +103,7 @@ class LonLatField(forms.CharField):
         value = super().clean(value)
         if not value:
             return None
-        lon, lat = _numbers(value, 2, "13.40,52.52")
-        _check_lon_lat(lon, lat)
-        return Point(lon, lat, srid=4326)
+        return Point(*parse_lon_lat(value), srid=4326)
 
 
 class BBoxField(forms.CharField):

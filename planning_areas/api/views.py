@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.gis.geos import Point
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -24,7 +23,7 @@ from atlas.api_tools import (
     page_links,
     parse_page,
 )
-from providers.filters import LonLatField, StrictBooleanField
+from providers.filters import LonLatField, StrictBooleanField, parse_lon_lat
 
 from ..models import Area, Layer
 from ..point_lookup import features_at
@@ -144,7 +143,8 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
     def _point_lookup(self, request, params: dict, page: int, size: int) -> Response:
-        found = features_at(params["point"], with_geometry=params["geometry"] is not False)
+        point = params["point"]
+        found = features_at(point.x, point.y, with_geometry=params["geometry"] is not False)
         start = (page - 1) * size
         next_url, previous_url = page_links(request, page, size, len(found))
         return Response(
@@ -167,8 +167,8 @@ def areas(request: HttpRequest) -> HttpResponse:
     lookup = _plain_point_lookup(request)
     if lookup is None:
         return area_list(request)
-    point, with_geometry = lookup
-    found = features_at(point, with_geometry=with_geometry)
+    lon, lat, with_geometry = lookup
+    found = features_at(lon, lat, with_geometry=with_geometry)
     body = feature_collection(found, count=len(found), next=None, previous=None).text
     response = HttpResponse(body, content_type="application/json")
     response["Vary"] = "Accept"
@@ -176,30 +176,30 @@ def areas(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _plain_point_lookup(request: HttpRequest) -> tuple[Point, bool] | None:
-    """The point and geometry flag of a valid, anonymous, unthrottled plain point lookup
-    that wants JSON; otherwise None."""
-    query = request.GET
-    accept = request.headers.get("Accept", "*/*")
+def _plain_point_lookup(request: HttpRequest) -> tuple[float, float, bool] | None:
+    """Longitude, latitude and geometry flag of a valid, anonymous, unthrottled plain point
+    lookup that wants JSON; otherwise None."""
+    query, meta = request.GET, request.META
+    accept = meta.get("HTTP_ACCEPT", "*/*")
     if (
         request.method != "GET"
         or "point" not in query
         or not POINT_LOOKUP_PARAMETERS.issuperset(query)
         or any(len(query.getlist(name)) > 1 for name in query)
-        or "Authorization" in request.headers
+        or "HTTP_AUTHORIZATION" in meta
         or "geo+json" in accept
         or not ("*/*" in accept or "application/json" in accept)
     ):
         return None
     try:
-        point = LonLatField().clean(query["point"])
+        lon, lat = parse_lon_lat(query["point"])
         with_geometry = StrictBooleanField(required=False).clean(query.get("geometry"))
     except forms.ValidationError:
         return None
     for throttle in AreaViewSet.throttle_classes:
         if not throttle().allow_request(request, None):
             return None
-    return point, with_geometry is not False
+    return lon, lat, with_geometry is not False
 
 
 class LayerAreaDetailView(APIView):
