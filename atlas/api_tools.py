@@ -12,13 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 DEFAULT_PAGE_SIZE = 100
+# No document of the API nests deeper than a handful of levels (a GeoJSON polygon: 4).
+MAX_JSON_DEPTH = 32
 
 
 def max_page_size() -> int:
@@ -213,3 +216,36 @@ class JSONBuildObject(JSONObject):
         if not sql.startswith("JSONB_BUILD_OBJECT("):
             raise AssertionError(f"Unexpected SQL for JSONObject: {sql[:40]}")
         return "JSON_BUILD_OBJECT(" + sql[len("JSONB_BUILD_OBJECT(") :], params
+
+
+def json_depth(value) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0, ``[]`` is 1), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+            deepest = max(deepest, depth + 1)
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+            deepest = max(deepest, depth + 1)
+    return deepest
+
+
+class DepthLimitedJSONParser(JSONParser):
+    """DRF's JSON parser with a nesting limit: ``[[[…]]]`` 100,000 levels deep made the
+    standard decoder raise RecursionError (a 500); now any body nested deeper than
+    MAX_JSON_DEPTH is a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            too_deep = json_depth(data) > MAX_JSON_DEPTH
+        except RecursionError:
+            too_deep = True
+        if too_deep:
+            raise ParseError(
+                _("JSON nested deeper than %(depth)d levels.") % {"depth": MAX_JSON_DEPTH}
+            )
+        return data

@@ -118,7 +118,7 @@ def area_outlines(layer: Layer, code: str | None = None) -> list[dict]:
     )
     areas = Area.objects.filter(layer=layer)
     if code:
-        areas = areas.filter(code=code)
+        areas = areas.with_code(code)
     areas = (
         areas.annotate(
             outline=AsGeoJSON(simplified, precision=5), services=Coalesce(published_count, 0)

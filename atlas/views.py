@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from planning_areas.models import Area, Layer
+from planning_areas.models import Area, Layer, is_area_code
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
 
 from . import queries
@@ -295,8 +295,11 @@ def map_points(request: HttpRequest) -> HttpResponse:
 def area_outlines(request: HttpRequest, layer_slug: str) -> JsonResponse:
     """A layer's areas as a GeoJSON FeatureCollection (simplified outlines, service counts)."""
     layer = get_object_or_404(Layer.objects.current(), slug=layer_slug)
+    code = request.GET.get("code")
+    if code is not None and not is_area_code(code):
+        return JsonResponse({"errors": {"code": [_("Not an area code.")]}}, status=400)
     features = []
-    for area in queries.area_outlines(layer, code=request.GET.get("code")):
+    for area in queries.area_outlines(layer, code=code):
         features.append(
             {
                 "type": "Feature",

@@ -8,6 +8,11 @@ class PlanningAreasConfig(AppConfig):
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
+        from django.urls import register_converter
+
+        from .converters import AreaCodeConverter
+
+        register_converter(AreaCodeConverter, "area_code")
 
         from .point_lookup import install_after_migrate
 

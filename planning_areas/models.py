@@ -82,6 +82,16 @@ class Layer(models.Model):
         )
 
 
+AREA_CODE_MAX_LENGTH = 40
+
+
+def is_area_code(text: str) -> bool:
+    """Whether ``text`` can be an official key: 1 to 40 printable characters. A NUL byte (which
+    PostgreSQL text cannot hold) or another control character in a request makes the code
+    unknown instead of a database error."""
+    return 0 < len(text) <= AREA_CODE_MAX_LENGTH and text.isprintable()
+
+
 class AreaQuerySet(models.QuerySet):
     def containing(self, point: Point) -> AreaQuerySet:
         """Areas on any layer whose geometry covers ``point`` (index-backed ST_Covers)."""
@@ -92,7 +102,14 @@ class AreaQuerySet(models.QuerySet):
         return self.filter(_valid_on(day or timezone.localdate(), prefix="layer__"))
 
     def by_key(self, layer_slug: str, code: str) -> AreaQuerySet:
-        return self.filter(layer__slug=layer_slug, code=code)
+        """The area with ``code`` on the layer ``layer_slug`` (none for a malformed code)."""
+        return self.with_code(code).filter(layer__slug=layer_slug)
+
+    def with_code(self, code: str) -> AreaQuerySet:
+        """Areas with official ``code``; none when ``code`` cannot be one (``is_area_code``)."""
+        if not is_area_code(code):
+            return self.none()
+        return self.filter(code=code)
 
     def descendant_ids(self, areas) -> set[int]:
         """Ids of ``areas`` and of all areas below them (children, grandchildren, …)."""
@@ -111,7 +128,9 @@ class Area(models.Model):
         Layer, verbose_name=_("layer"), on_delete=models.CASCADE, related_name="areas"
     )
     code = models.CharField(
-        _("code"), max_length=40, help_text=_("Official key, as a string with leading zeros.")
+        _("code"),
+        max_length=AREA_CODE_MAX_LENGTH,
+        help_text=_("Official key, as a string with leading zeros."),
     )
     name = models.CharField(_("name"), max_length=200, db_index=True)
     parent = models.ForeignKey(

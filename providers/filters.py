@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from planning_areas.models import Area
 
-from .models import Category, Location, Organization, Service, TargetGroup
+from .models import Category, Location, Organization, Service, TargetGroup, search_words
 
 MAX_LIST_ITEMS = 50
 MAX_QUERY_LENGTH = 200
@@ -381,7 +381,8 @@ class ServiceFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset, name: str, value: str):
         value = " ".join(value.split())
-        if not value:
+        if not search_words(value):
+            # Like an empty box: "-", "…" or a byte-order mark search for nothing.
             return queryset
         self.search = value
         return queryset.search(value)

@@ -13,7 +13,7 @@ urlpatterns = [
     # Plain point lookups skip DRF; the router's areas/ route (same URL) documents them.
     path("areas/", views.areas),
     path(
-        "layers/<slug:slug>/areas/<str:code>/",
+        "layers/<slug:slug>/areas/<area_code:code>/",
         views.LayerAreaDetailView.as_view(),
         name="layer-area-detail",
     ),

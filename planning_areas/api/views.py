@@ -214,7 +214,7 @@ class LayerAreaDetailView(APIView):
     def get(self, request, slug: str, code: str):
         params = _parse(request, ("simplify", "geometry"))
         area = get_object_or_404(
-            Area.objects.select_related("layer", "parent__layer"), layer__slug=slug, code=code
+            Area.objects.select_related("layer", "parent__layer").by_key(slug, code)
         )
         feature_text = geojson.area_features(
             Area.objects.filter(pk=area.pk),

@@ -25,6 +25,7 @@ from .services import (
     ServiceAtLocation,
     ServiceQuerySet,
     not_verified_since,
+    search_words,
     verified_limit,
 )
 from .taxonomy import Category, TargetGroup
@@ -47,6 +48,7 @@ __all__ = [
     "SEARCH_CONFIG",
     "SEARCH_EXPANSION_CACHE_SECONDS",
     "SEARCH_WORD",
+    "search_words",
     "SearchWord",
     "SearchWordQuerySet",
     "Service",

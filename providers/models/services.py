@@ -41,6 +41,12 @@ MAX_WORD_EXPANSIONS = 12
 SEARCH_EXPANSION_CACHE_SECONDS = 300
 
 
+def search_words(text: str) -> list[str]:
+    """The searchable words of a query (at most MAX_SEARCH_WORDS); punctuation, symbols and
+    invisible characters such as a byte-order mark are not words."""
+    return SEARCH_WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
+
+
 def verified_limit(today: datetime.date | None = None) -> datetime.date:
     """A service last verified before this day is stale (ATLAS_VERIFICATION_MAX_AGE_DAYS)."""
     return (today or timezone.localdate()) - datetime.timedelta(
@@ -77,9 +83,10 @@ class ServiceQuerySet(models.QuerySet):
         expansions (OR). Matching and ranking use the full-text index only; exact
         matches of the query rank above corrected ones. Annotates ``rank``.
         """
-        words = SEARCH_WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
+        words = search_words(text)
         if not words:
-            return self.none()
+            # Nothing to search for; the annotation keeps ``order_by("-rank")`` valid.
+            return self.none().annotate(rank=Value(0.0))
         exact = None
         expanded = None
         for word in words:
