@@ -489,3 +489,143 @@ class Address(models.Model):
         street = " ".join(p for p in (self.street.name, self.number_label) if p)
         town = " ".join(p for p in (self.postcode, self.district) if p)
         return ", ".join(p for p in (street, town) if p)
+
+
+class Composition(models.Model):
+    """How a composed layer (Baukasten) is built: which base unit belongs to which area.
+
+    The assignment is kept by code, not by row, so that it survives a new import
+    of the base layer; the composed areas are rebuilt from it whenever the base
+    units change.
+    """
+
+    layer = models.OneToOneField(
+        Layer,
+        verbose_name=_("composed layer"),
+        on_delete=models.CASCADE,
+        related_name="composition",
+    )
+    base_layer = models.ForeignKey(
+        Layer,
+        verbose_name=_("base layer"),
+        on_delete=models.PROTECT,
+        related_name="compositions",
+    )
+    is_draft = models.BooleanField(
+        _("draft"),
+        default=False,
+        help_text=_("A proposal (e.g. computed) that planners still have to check and edit."),
+    )
+    note = models.TextField(_("note"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("composition")
+        verbose_name_plural = _("compositions")
+
+    def __str__(self) -> str:
+        return f"{self.layer} ← {self.base_layer}"
+
+
+class CompositionUnit(models.Model):
+    """One base unit's place in a composed layer: base code → composed area code."""
+
+    composition = models.ForeignKey(
+        Composition, verbose_name=_("composition"), on_delete=models.CASCADE, related_name="units"
+    )
+    base_code = models.CharField(_("base unit code"), max_length=40)
+    code = models.CharField(_("composed area code"), max_length=40)
+
+    class Meta:
+        verbose_name = _("composition unit")
+        verbose_name_plural = _("composition units")
+        ordering = ["code", "base_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["composition", "base_code"], name="composition_unit_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.base_code} → {self.code}"
+
+
+class Crosswalk(models.Model):
+    """An Umschlüsselung between two layers that do not nest, with how it was estimated."""
+
+    class Method(models.TextChoices):
+        ADDRESS_CODES = "address_codes", _("addresses carrying both codes")
+        ADDRESS_POINTS = "address_points", _("address points in the overlap")
+        AREA = "area", _("area-weighted")
+        MIXED = "mixed", _("mixed (per source area)")
+
+    source_layer = models.ForeignKey(
+        Layer,
+        verbose_name=_("source layer"),
+        on_delete=models.CASCADE,
+        related_name="crosswalks_from",
+    )
+    target_layer = models.ForeignKey(
+        Layer,
+        verbose_name=_("target layer"),
+        on_delete=models.CASCADE,
+        related_name="crosswalks_to",
+    )
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    placed_share = models.FloatField(
+        _("share of residents placed"),
+        help_text=_(
+            "Share of the source layer's residents that could be placed in a target area"
+            " (addresses with a matching code or point, or area covered by the target layer)."
+        ),
+    )
+    address_share = models.FloatField(
+        _("share of residents split by addresses"),
+        default=0.0,
+        help_text=_("Share of the residents whose split comes from addresses, not from area."),
+    )
+    computed_at = models.DateTimeField(_("computed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("crosswalk")
+        verbose_name_plural = _("crosswalks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_layer", "target_layer"], name="crosswalk_once_per_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_layer} → {self.target_layer}"
+
+
+class CrosswalkShare(models.Model):
+    """The share of a source area's residents living in one target area."""
+
+    crosswalk = models.ForeignKey(
+        Crosswalk, verbose_name=_("crosswalk"), on_delete=models.CASCADE, related_name="shares"
+    )
+    source = models.ForeignKey(
+        Area, verbose_name=_("source area"), on_delete=models.CASCADE, related_name="+"
+    )
+    target = models.ForeignKey(
+        Area, verbose_name=_("target area"), on_delete=models.CASCADE, related_name="+"
+    )
+    share = models.FloatField(_("share"))
+    method = models.CharField(_("method"), max_length=20, choices=Crosswalk.Method.choices)
+
+    class Meta:
+        verbose_name = _("crosswalk share")
+        verbose_name_plural = _("crosswalk shares")
+        ordering = ["source", "-share"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["crosswalk", "source", "target"], name="crosswalk_share_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(share__gt=0) & Q(share__lte=1), name="crosswalk_share_in_unit_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} → {self.target_id}: {self.share:.3f}"

@@ -20,6 +20,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .composition import rebuild_compositions
 from .models import Area, Layer
 
 
@@ -36,6 +37,7 @@ class AreaImportReport:
     unchanged: int = 0
     repaired: list[str] = field(default_factory=list)
     locations_linked: int | None = None
+    rebuilt_layers: list[str] = field(default_factory=list)
     layer_created: bool = False
     previous_edition: str | None = None
     committed: bool = False
@@ -79,6 +81,11 @@ class AreaImportReport:
             lines.append(
                 _("Stored planning areas of all locations recomputed (%(n)d links).")
                 % {"n": self.locations_linked}
+            )
+        if self.rebuilt_layers:
+            lines.append(
+                _("Composed layers rebuilt: %(layers)s")
+                % {"layers": ", ".join(self.rebuilt_layers)}
             )
         if not self.committed:
             lines.append(_("Dry run: nothing was written. Pass --commit to import."))
@@ -463,6 +470,10 @@ def import_areas(
             from providers.models import Location
 
             report.locations_linked = Location.objects.all().refresh_areas()
+            # Composed layers of these units follow them (a new edition, moved borders).
+            report.rebuilt_layers = [
+                r.layer for r in rebuild_compositions(layer, previous_edition=previous_edition)
+            ]
     report.committed = True
     return report
 

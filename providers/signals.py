@@ -1,6 +1,8 @@
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
+from planning_areas.signals import areas_changed
+
 from .models import Location, Service
 
 
@@ -21,3 +23,9 @@ def service_remember_deletion(sender, instance: Service, **kwargs) -> None:
     from .history import remember_deletion
 
     remember_deletion(instance)
+
+
+@receiver(areas_changed, dispatch_uid="locations_follow_changed_areas")
+def locations_follow_changed_areas(sender, layer, **kwargs) -> None:
+    """A composed layer was (re)built: recompute which areas every location lies in."""
+    Location.objects.all().refresh_areas()
