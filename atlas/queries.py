@@ -12,7 +12,7 @@ from django.utils import timezone
 from planning_areas.models import Area, Layer
 from providers.models import Category, Location, Service, ServiceAtLocation
 
-# Tolerance in degrees (about 10 m in Berlin) for outlines drawn on the map.
+# Tolerance in degrees (about 7–11 m in Germany) for outlines drawn on the map.
 OUTLINE_TOLERANCE = 0.0001
 
 

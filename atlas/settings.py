@@ -7,6 +7,7 @@ Every value that differs between installations comes from the environment
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -159,26 +160,41 @@ ATLAS_TILE_ATTRIBUTION = env(
     "ATLAS_TILE_ATTRIBUTION",
     default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>-Mitwirkende',
 )
-# Credit for the data on the map, shown next to the tile attribution (HTML allowed).
-ATLAS_DATA_ATTRIBUTION = env(
-    "ATLAS_DATA_ATTRIBUTION",
-    default="Daten: Geoportal Berlin (dl-de/by-2-0), Amt für Statistik Berlin-Brandenburg "
-    '(CC BY), <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> (ODbL)',
-)
-ATLAS_MAP_CENTER = (52.515, 13.40)
-ATLAS_MAP_ZOOM = 11
+# The municipality this atlas serves. Its name is the city written on addresses that name
+# none (service imports, new locations); the state (Bundesland) goes into the HSDS export's
+# state_province (empty when unset).
+ATLAS_MUNICIPALITY_NAME = env("ATLAS_MUNICIPALITY_NAME", default="")
+ATLAS_DEFAULT_CITY = env("ATLAS_DEFAULT_CITY", default=ATLAS_MUNICIPALITY_NAME)
+ATLAS_STATE = env("ATLAS_STATE", default="")
+# Credit for the data on the map, shown next to the tile attribution (HTML allowed). Empty:
+# built from the source and licence of each current layer and of the address index.
+ATLAS_DATA_ATTRIBUTION = env("ATLAS_DATA_ATTRIBUTION", default="")
+# Initial view of every map as minlon,minlat,maxlon,maxlat (WGS84). Empty: the extent of the
+# current planning-area layers (Germany while there are none).
+ATLAS_MAP_BOUNDS = env.list("ATLAS_MAP_BOUNDS", cast=float, default=[])
+if ATLAS_MAP_BOUNDS and not (
+    len(ATLAS_MAP_BOUNDS) == 4
+    and -180 <= ATLAS_MAP_BOUNDS[0] < ATLAS_MAP_BOUNDS[2] <= 180
+    and -90 <= ATLAS_MAP_BOUNDS[1] < ATLAS_MAP_BOUNDS[3] <= 90
+):
+    raise ImproperlyConfigured(
+        "ATLAS_MAP_BOUNDS must be minlon,minlat,maxlon,maxlat with min < max (WGS84)."
+    )
 # The public map does not zoom out beyond the city region: fewer zoom levels make
 # clustering tens of thousands of markers in the browser much cheaper.
 ATLAS_MAP_MIN_ZOOM = env.int("ATLAS_MAP_MIN_ZOOM", default=9)
 
+# The admin's map widgets get their initial view per request (atlas_map_view in the admin
+# base classes), from the same extent as the public map.
 LEAFLET_CONFIG = {
-    "DEFAULT_CENTER": ATLAS_MAP_CENTER,
-    "DEFAULT_ZOOM": ATLAS_MAP_ZOOM,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
     "TILES": [(_("Map"), ATLAS_TILE_URL, {"attribution": ATLAS_TILE_ATTRIBUTION, "maxZoom": 19})],
     "ATTRIBUTION_PREFIX": "Leaflet",
     "RESET_VIEW": False,
+    # Leaflet otherwise guesses its marker images' folder from the CSS file's name, which
+    # collectstatic's hashed names break (it asked for .../change/marker-icon.png).
+    "FORCE_IMAGE_PATH": True,
 }
 
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from planning_areas.credits import data_attribution
+from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer, is_area_code
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
 
@@ -76,9 +78,8 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
             "url": settings.ATLAS_TILE_URL,
             "attribution": settings.ATLAS_TILE_ATTRIBUTION,
         },
-        "dataAttribution": settings.ATLAS_DATA_ATTRIBUTION,
-        "center": list(settings.ATLAS_MAP_CENTER),
-        "zoom": settings.ATLAS_MAP_ZOOM,
+        "dataAttribution": data_attribution(),
+        "bounds": map_view().leaflet_bounds,
         "minZoom": settings.ATLAS_MAP_MIN_ZOOM,
         "urls": {
             "points": reverse("atlas:map_points"),

@@ -7,14 +7,19 @@ class PlanningAreasConfig(AppConfig):
     verbose_name = _("Planning areas")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import post_delete, post_migrate, post_save
         from django.urls import register_converter
 
         from .converters import AreaCodeConverter
+        from .map_view import areas_changed
+        from .models import Area, Layer
+        from .point_lookup import install_after_migrate
 
         register_converter(AreaCodeConverter, "area_code")
-
-        from .point_lookup import install_after_migrate
+        for signal in (post_save, post_delete):
+            for model in (Area, Layer):
+                uid = f"map_view_{model.__name__}"
+                signal.connect(areas_changed, sender=model, dispatch_uid=uid)
 
         post_migrate.connect(
             install_after_migrate, sender=self, dispatch_uid="planning_areas_point_lookup"

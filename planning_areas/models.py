@@ -344,6 +344,13 @@ class Street(models.Model):
 
 
 class AddressQuerySet(models.QuerySet):
+    def example(self) -> Address | None:
+        """One real address with a house number (the first by id, so it is stable), for
+        placeholders: typing it is sure to find something."""
+        return (
+            self.filter(house_number__isnull=False).select_related("street").order_by("pk").first()
+        )
+
     def distinct_districts(self) -> list[str]:
         return list(
             self.exclude(district="")
@@ -485,7 +492,7 @@ class Address(models.Model):
 
     @property
     def label(self) -> str:
-        """The address as people write it: ``Karl-Marx-Straße 12A, 12043 Neukölln``."""
+        """The address as people write it: ``Hauptstraße 12A, 12345 Altstadt``."""
         street = " ".join(p for p in (self.street.name, self.number_label) if p)
         town = " ".join(p for p in (self.postcode, self.district) if p)
         return ", ".join(p for p in (street, town) if p)

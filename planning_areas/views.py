@@ -17,7 +17,8 @@ from providers.models import Category
 from providers.permissions import can_see_internal_contacts
 
 from .api.lookup import LookupParameters, run_lookup
-from .models import Area
+from .map_view import map_view
+from .models import Address, Area
 
 FIELDS = ("address", "address_id", "lat", "lon", "category")
 
@@ -52,14 +53,21 @@ def _page_config() -> dict:
         "searchUrl": reverse("api:address-search"),
         "tileUrl": settings.ATLAS_TILE_URL,
         "tileAttribution": settings.ATLAS_TILE_ATTRIBUTION,
-        "center": list(settings.ATLAS_MAP_CENTER),
-        "zoom": settings.ATLAS_MAP_ZOOM,
+        "bounds": map_view().leaflet_bounds,
         "strings": {
             "noMatch": str(_("No matching address found.")),
             "street": str(_("street, add the house number")),
             "point": str(_("Chosen point")),
         },
     }
+
+
+def _address_placeholder() -> str:
+    """An example from the index itself (any city), or a neutral hint while it is empty."""
+    example = Address.objects.example()
+    if example is None:
+        return _("Street and house number")
+    return _("e.g. %(address)s") % {"address": example.label}
 
 
 @never_cache
@@ -73,6 +81,7 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
     """
     context: dict = {
         "config": _page_config(),
+        "address_placeholder": _address_placeholder(),
         "categories": Category.objects.order_by("name").only("slug", "name"),
         "can_see_internal": can_see_internal_contacts(request.user),
         "values": {},

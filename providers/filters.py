@@ -91,7 +91,7 @@ def _check_lon_lat(lon: float, lat: float) -> None:
 
 def parse_lon_lat(value: str) -> tuple[float, float]:
     """``LON,LAT`` in WGS84 → ``(lon, lat)``; ValidationError when malformed or out of range."""
-    lon, lat = _numbers(value, 2, "13.40,52.52")
+    lon, lat = _numbers(value, 2, "10.45,51.16")
     _check_lon_lat(lon, lat)
     return lon, lat
 
@@ -113,7 +113,7 @@ class BBoxField(forms.CharField):
         value = super().clean(value)
         if not value:
             return None
-        minlon, minlat, maxlon, maxlat = _numbers(value, 4, "13.30,52.45,13.50,52.55")
+        minlon, minlat, maxlon, maxlat = _numbers(value, 4, "10.40,51.10,10.50,51.20")
         _check_lon_lat(minlon, minlat)
         _check_lon_lat(maxlon, maxlat)
         if minlon >= maxlon or minlat >= maxlat:

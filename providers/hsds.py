@@ -257,7 +257,8 @@ def build(services: QuerySet | None = None) -> dict[str, list[dict]]:
                     "location_id": lid,
                     "address_1": " ".join(p for p in (location.street, location.house_number) if p),
                     "city": location.city,
-                    "state_province": getattr(settings, "ATLAS_STATE", "Berlin"),
+                    # Required by HSDS; empty where the operator has not named the state.
+                    "state_province": settings.ATLAS_STATE,
                     "postal_code": location.postcode,
                     "country": "DE",
                     "address_type": "physical",

@@ -493,7 +493,7 @@ class RowReader:
             "street": self.raw(row, "street")[:200],
             "house_number": self.raw(row, "house_number")[:20],
             "postcode": self.raw(row, "postcode")[:10],
-            "city": (self.raw(row, "city") or "Berlin")[:100],
+            "city": (self.raw(row, "city") or settings.ATLAS_DEFAULT_CITY)[:100],
             "point": point,
             "wheelchair": wheelchair,
         }

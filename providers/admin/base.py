@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from planning_areas.map_view import map_view
+
 from ..models import Location, Organization, Service
 from ..permissions import is_caseworker
 from ..review import needs_review, propose_change
@@ -165,11 +167,25 @@ class ScopedAdmin(RulesPermissionMixin, SimpleHistoryAdmin):
         return fields
 
 
-class ScopedGeoAdmin(LeafletGeoAdminMixin, ScopedAdmin):
+class MapViewMixin(LeafletGeoAdminMixin):
+    """django-leaflet map widgets that open on the atlas's own extent (as the public map),
+    not on a centre fixed in the settings."""
+
+    # The admin's map widget is about this large on a laptop screen.
+    widget_size_px = (600, 400)
+
+    @property
+    def settings_overrides(self) -> dict:
+        view = map_view()
+        zoom = view.zoom_to_fit(*self.widget_size_px)
+        return {"DEFAULT_CENTER": view.center, "DEFAULT_ZOOM": zoom}
+
+
+class ScopedGeoAdmin(MapViewMixin, ScopedAdmin):
     """ScopedAdmin with django-leaflet map widgets for geometries."""
 
 
-class AtlasGeoAdmin(LeafletGeoAdminMixin, RulesPermissionMixin, SimpleHistoryAdmin):
+class AtlasGeoAdmin(MapViewMixin, RulesPermissionMixin, SimpleHistoryAdmin):
     """Admin with map widgets, history and rules permissions (planning areas)."""
 
     def has_add_permission(self, request):

@@ -207,7 +207,7 @@ POINT_SCHEMA = {
             "items": {"type": "number"},
             "minItems": 2,
             "maxItems": 2,
-            "example": [13.4, 52.52],
+            "example": [10.45, 51.16],
         },
     },
 }
@@ -221,7 +221,7 @@ class PointField(serializers.Field):
         "invalid": _(
             "Expected a GeoJSON Point in WGS84, "
             # Doubled braces: DRF formats error messages with str.format.
-            'e.g. {{"type": "Point", "coordinates": [13.4, 52.5]}}.'
+            'e.g. {{"type": "Point", "coordinates": [10.45, 51.16]}}.'
         ),
         "srid": _("Only WGS84 (EPSG:4326) coordinates are accepted."),
         "range": _("Longitude must lie between -180 and 180, latitude between -90 and 90."),

@@ -25,6 +25,11 @@ def envelope_around(point: Point, metres: float) -> Polygon:
     return Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
 
 
+def default_city() -> str:
+    """The municipality's name (``ATLAS_DEFAULT_CITY``) for a location that names no city."""
+    return settings.ATLAS_DEFAULT_CITY
+
+
 class LocationQuerySet(models.QuerySet):
     def visible_to(self, user) -> LocationQuerySet:
         """All locations for staff roles; for the public those offering a published service."""
@@ -129,7 +134,7 @@ class Location(TimeStamped):
     street = models.CharField(_("street"), max_length=200, blank=True)
     house_number = models.CharField(_("house number"), max_length=20, blank=True)
     postcode = models.CharField(_("postcode"), max_length=10, blank=True)
-    city = models.CharField(_("city"), max_length=100, default="Berlin")
+    city = models.CharField(_("city"), max_length=100, blank=True, default=default_city)
     point = models.PointField(_("position"), srid=settings.ATLAS_SRID)
     wheelchair = models.CharField(
         _("wheelchair access"),

@@ -148,7 +148,7 @@ def test_the_print_sheet_shows_public_parts_only(page, live_server, berlin_block
 def test_clicking_the_map_gives_the_same_answer_as_the_api(page, live_server, berlin_block):
     _log_in(page, live_server)
     page.wait_for_selector("#lookup-map .leaflet-tile-pane", state="attached")
-    # The empty map is centred on ATLAS_MAP_CENTER, which lies in the test district.
+    # The empty map shows the layers' extent; its centre lies in the district, not the block.
     page.click("#lookup-map")
     page.wait_for_selector("#lookup-areas")
     result = json.loads(page.inner_text("#lookup-result"))

@@ -19,7 +19,7 @@ map.attributionControl.setPrefix(false);
 map.attributionControl.addAttribution(config.dataAttribution);
 const view = readView(window.location.hash);
 if (view) map.setView([view.lat, view.lng], view.zoom);
-else map.setView(config.center, config.zoom);
+else map.fitBounds(config.bounds);
 
 const clusters = createClusterLayer(categoriesById, messages).addTo(map);
 bindPopups(clusters, config.urls.popup, messages);

@@ -1,0 +1,110 @@
+"""Another municipality's data: nothing it shows says Berlin, everything says its own name."""
+
+import json
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from providers.hsds import build
+from providers.models import Location
+from tests.factories import (
+    AddressFactory,
+    AreaFactory,
+    CategoryFactory,
+    LayerFactory,
+    LocationFactory,
+    ServiceFactory,
+    StreetFactory,
+    square,
+)
+from tests.providers.test_import_services import run, write_csv, write_mapping
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def musterstadt(settings):
+    settings.ATLAS_DEFAULT_CITY = "Musterstadt"
+    settings.ATLAS_STATE = "Baden-Württemberg"
+    layer = LayerFactory(
+        slug="stadtbezirke", name="Stadtbezirke", source="Stadt Musterstadt", licence="CC BY 4.0"
+    )
+    AreaFactory(layer=layer, code="01", name="Altstadt", geometry=square(8.40, 48.95, 0.05))
+    AddressFactory(
+        street=StreetFactory(name="Marktplatz"),
+        house_number=1,
+        postcode="76131",
+        district="Altstadt",
+        point=Point(8.42, 48.97, srid=4326),
+        source="Vermessungsamt Musterstadt",
+    )
+    location = LocationFactory(
+        name="Haus am Markt",
+        street="Marktplatz",
+        house_number="1",
+        postcode="76131",
+        point=Point(8.42, 48.97, srid=4326),
+    )
+    return ServiceFactory(
+        name="Familientreff",
+        locations=[location],
+        categories=[CategoryFactory(slug="familie", name="Familie")],
+    )
+
+
+def test_a_new_location_takes_the_municipalitys_name(musterstadt):
+    assert Location.objects.get().city == "Musterstadt"
+
+
+def test_imported_rows_without_a_city_take_the_municipalitys_name(musterstadt, tmp_path):
+    CategoryFactory(slug="jugend", name="Jugend")
+    mapping = write_mapping(tmp_path).read_text().replace('target_groups = ["familien"]', "")
+    run(write_csv(tmp_path), write_mapping(tmp_path, mapping))
+    imported = Location.objects.exclude(name="Haus am Markt")
+    assert set(imported.values_list("city", flat=True)) == {"Musterstadt"}
+
+
+def test_pages_and_api_answers_never_say_berlin(musterstadt, client, caseworker):
+    service = musterstadt
+    urls = [
+        "/",
+        "/liste/",
+        f"/angebote/{service.pk}/",
+        "/gebiete/stadtbezirke/01/",
+        "/api/v1/services/",
+        "/api/v1/locations/",
+        "/api/v1/layers/",
+        "/api/v1/areas/?point=8.42,48.97",
+        "/karte/punkte.json",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Berlin" not in response.content.decode(), url
+    client.force_login(caseworker)
+    lookup = client.get("/lookup/").content.decode()
+    assert "Berlin" not in lookup and "Neukölln" not in lookup
+    assert "Marktplatz 1, 76131 Altstadt" in lookup  # the placeholder
+    assert "Stadt Musterstadt (CC BY 4.0)" in client.get("/").content.decode()
+
+
+def test_json_ld_names_the_locations_city(musterstadt, client):
+    response = client.get(f"/angebote/{musterstadt.pk}/")
+    script = response.content.decode().split('type="application/ld+json">')[1].split("</script>")
+    data = json.loads(script[0])
+    address = data["availableChannel"][0]["serviceLocation"]["address"]
+    assert address["addressLocality"] == "Musterstadt"
+    assert data["areaServed"] == "Musterstadt"
+
+
+def test_hsds_addresses_carry_the_configured_state(musterstadt):
+    tables = build()
+    assert "Berlin" not in json.dumps(tables, default=str)
+    [address] = tables["addresses"]
+    assert (address["city"], address["state_province"]) == ("Musterstadt", "Baden-Württemberg")
+
+
+def test_hsds_state_is_empty_when_not_configured(musterstadt, settings):
+    settings.ATLAS_STATE = ""
+    [address] = build()["addresses"]
+    assert address["state_province"] == ""
