@@ -22,9 +22,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils.text import slugify
 
-from planning_areas.address_import import import_addresses, read_address_file
+from planning_areas.imports.addresses import import_addresses, read_address_file
+from planning_areas.imports.areas import set_area_attributes
 from planning_areas.models import Area, Layer, Responsibility
-from planning_areas.services import set_area_attributes
 from providers.models import (
     Category,
     Contact,

@@ -20,7 +20,7 @@ class LayerAdmin(AtlasGeoAdmin):
     def get_urls(self):
         from django.urls import path
 
-        from .import_views import area_import_view
+        from .imports.views import area_import_view
 
         return [
             path(

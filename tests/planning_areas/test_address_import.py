@@ -101,12 +101,8 @@ def test_points_from_geojson_enrich_the_same_addresses(tmp_path, plr_layer):
         ("x1,,Ackerstraße,10115,Mitte,X,01100309\n", "house number"),
         ("1,,,10115,Mitte,X,01100309\n", "street is empty"),
         ("2,,Ackerstraße,10115,Mitte,X,99999999\n", "99999999"),
-        (
-            "2,,Ackerstraße,10115,Mitte,X,01100309\n2,,Ackerstraße,10115,Mitte,X,01100309\n",
-            "twice",
-        ),
     ],
-    ids=["bad-number", "no-street", "unknown-area-code", "duplicate"],
+    ids=["bad-number", "no-street", "unknown-area-code"],
 )
 def test_a_bad_row_aborts_the_whole_import(tmp_path, plr_layer, rows, message):
     path = _csv(tmp_path, ROWS + rows)

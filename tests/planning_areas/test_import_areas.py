@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -17,8 +18,12 @@ from tests.factories import AreaFactory, LayerFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
-LOR_2021 = Path(__file__).resolve().parents[3] / "shared" / "data" / "lor-2021-shp"
-LOR_GEOJSON = Path(__file__).resolve().parents[3] / "shared" / "data" / "lor-geojson-wgs84"
+# The open data beside the checkout, or where ATLAS_DEMO_DATA says (as load_demo finds it).
+DATA = Path(
+    os.environ.get("ATLAS_DEMO_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data"
+)
+LOR_2021 = DATA / "lor-2021-shp"
+LOR_GEOJSON = DATA / "lor-geojson-wgs84"
 
 
 def _square_25833(x: float, y: float, size: float = 1000.0) -> shapely.Polygon:
@@ -479,3 +484,33 @@ def test_real_lor_2006_planning_areas_duplicate_code_is_refused():
         commit=True,
     )
     assert "06010102" in message
+
+
+def test_geojson_with_z_and_m_coordinates_commits_in_2d(tmp_path):
+    ring = [
+        [13.30, 52.50, 30, 1],
+        [13.31, 52.50, 30, 1],
+        [13.31, 52.51, 30, 1],
+        [13.30, 52.50, 30, 1],
+    ]
+    path = tmp_path / "stadtteile.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature",'
+        ' "properties": {"CODE": "1", "NAME": "Nord"},'
+        f' "geometry": {{"type": "Polygon", "coordinates": [{ring}]}}}}]}}'
+    )
+    dry = run(path, layer="stadtteile", layer_name="Stadtteile", **FIELDS)
+    assert "1 neu" in dry or "1 new" in dry
+    run(path, layer="stadtteile", layer_name="Stadtteile", commit=True, **FIELDS)
+    area = Area.objects.get(layer__slug="stadtteile")
+    assert not area.geometry.hasz
+
+
+def test_field_names_are_matched_without_regard_to_case(tmp_path):
+    path = tmp_path / "areas.geojson"
+    path.write_text(_two_areas().to_json())
+    run(path, layer="lower", layer_name="Lower", code_field="code", name_field="name", commit=True)
+    assert sorted(Area.objects.values_list("name", flat=True)) == [
+        "Schöneberg Nord",
+        "Schöneberg Süd",
+    ]

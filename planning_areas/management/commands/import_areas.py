@@ -7,7 +7,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from planning_areas.services import AreaImportError, AreaImportOptions, import_area_file
+from planning_areas.imports.areas import AreaImportOptions, import_area_file
+from planning_areas.imports.reading import ImportFileError
 
 
 def _date(value: str) -> datetime.date:
@@ -77,7 +78,7 @@ class Command(BaseCommand):
             report = import_area_file(
                 options["path"], import_options, progress=lambda done: bar.update(1)
             )
-        except AreaImportError as exc:
+        except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         finally:
             bar.close()

@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from providers import uploads
 
-from .models import Layer
-from .services import AreaImportError, AreaImportOptions, import_area_file
+from ..models import Layer
+from .areas import AreaImportOptions, import_area_file
+from .reading import ImportFileError
 
 OPTION_FIELDS = [
     "layer",
@@ -94,7 +95,7 @@ def area_import_view(model_admin, request):
                 report = import_area_file(
                     entry["paths"]["file"], _import_options(entry["options"], commit=True)
                 )
-            except AreaImportError as exc:
+            except ImportFileError as exc:
                 error = str(exc)
             uploads.discard(request, request.POST["token"])
     elif request.method == "POST":
@@ -106,7 +107,7 @@ def area_import_view(model_admin, request):
                 report = import_area_file(
                     entry["paths"]["file"], _import_options(entry["options"], commit=False)
                 )
-            except AreaImportError as exc:
+            except ImportFileError as exc:
                 error = str(exc)
                 uploads.discard(request, token)
                 token = None

@@ -1,31 +1,22 @@
-"""Multi-step writes on planning areas: importing a layer's areas from a file."""
+"""Importing a layer's areas from a file: planning the layer, preparing the areas, writing."""
 
 from __future__ import annotations
 
-import codecs
 import datetime
-import shutil
-import tempfile
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .composition import rebuild_compositions
-from .models import Area, Layer
-
-
-class AreaImportError(Exception):
-    """The file cannot be imported as it is; the message says why and what to do."""
+from ..composition import rebuild_compositions
+from ..models import Area, Layer
+from .reading import ImportFileError, read_geo_file
 
 
 @dataclass
@@ -100,189 +91,6 @@ def _preview(codes: list[str], limit: int = 20) -> str:
 Progress = Callable[[int], None]
 
 
-SHAPEFILE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-
-
-@contextmanager
-def _unpacked(path: Path) -> Iterator[Path]:
-    """Yield the path to read: the file itself, or the one Shapefile inside a zip archive."""
-    if path.suffix.lower() != ".zip":
-        yield path
-        return
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise AreaImportError(
-            _("%(path)s is not a readable zip archive: %(error)s")
-            % {"path": path.name, "error": exc}
-        ) from exc
-    with archive, tempfile.TemporaryDirectory(prefix="atlas-areas-") as tmp:
-        members = [
-            m
-            for m in archive.infolist()
-            if not m.is_dir() and not Path(m.filename).name.startswith(("._", "."))
-        ]
-        shapefiles = [m for m in members if m.filename.lower().endswith(".shp")]
-        others = [m for m in members if m.filename.lower().endswith((".gpkg", ".geojson", ".json"))]
-        candidates = shapefiles or others
-        if not candidates:
-            raise AreaImportError(
-                _(
-                    "The zip archive %(path)s contains no .shp file (nor a GeoPackage or GeoJSON);"
-                    " it holds: %(members)s"
-                )
-                % {
-                    "path": path.name,
-                    "members": ", ".join(m.filename for m in members[:10]) or _("nothing"),
-                }
-            )
-        if len(candidates) > 1:
-            raise AreaImportError(
-                _("The zip archive %(path)s holds several layers (%(names)s); zip one at a time.")
-                % {"path": path.name, "names": ", ".join(m.filename for m in candidates)}
-            )
-        chosen = candidates[0]
-        stem = chosen.filename[: -len(Path(chosen.filename).suffix)]
-        for member in members:
-            if member.filename == chosen.filename or member.filename.startswith(stem + "."):
-                # Extract under a flat, safe name: archive paths are never trusted.
-                target = Path(tmp) / Path(member.filename).name
-                with archive.open(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink)
-        yield Path(tmp) / Path(chosen.filename).name
-
-
-def _declared_shapefile_encoding(shp: Path) -> str | None:
-    """The encoding a Shapefile declares (.cpg or the DBF language driver byte), if any."""
-    for suffix in (".cpg", ".CPG"):
-        cpg = shp.with_suffix(suffix)
-        if cpg.exists():
-            declared = cpg.read_text(encoding="ascii", errors="replace").strip()
-            return declared or None
-    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()), None)
-    if dbf is None:
-        return None
-    with open(dbf, "rb") as handle:
-        header = handle.read(32)
-    # Byte 29 is the language driver id; 0 means "not declared".
-    return "declared-by-ldid" if len(header) > 29 and header[29] else None
-
-
-def _dbf_is_utf8(shp: Path) -> bool:
-    dbf = next((shp.with_suffix(s) for s in (".dbf", ".DBF") if shp.with_suffix(s).exists()), None)
-    if dbf is None:
-        return True
-    try:
-        dbf.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _gdal_encoding(encoding: str) -> str:
-    """GDAL's name for a Python codec name (GDAL knows “ISO-8859-1”, not “latin-1”)."""
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError as exc:
-        raise AreaImportError(
-            _("Unknown encoding “%(encoding)s”; pass e.g. --encoding latin-1 or utf-8.")
-            % {"encoding": encoding}
-        ) from exc
-    if name.startswith("iso8859-"):
-        return "ISO-8859-" + name.removeprefix("iso8859-")
-    return name.upper()
-
-
-def read_area_file(
-    path: str | Path,
-    *,
-    encoding: str | None = None,
-    srid: int | None = None,
-    source_layer: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Read a Shapefile (also zipped), GeoPackage or GeoJSON and return it in the atlas SRID.
-
-    A file without a coordinate reference system is refused unless ``srid`` says
-    which one it is; a Shapefile whose attribute encoding is neither declared
-    (``.cpg``) nor given, and whose table is not UTF-8, is refused too, rather
-    than guessed and stored garbled.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise AreaImportError(_("File not found: %(path)s") % {"path": path})
-    if path.is_file() and path.stat().st_size == 0:
-        raise AreaImportError(_("%(path)s is empty.") % {"path": path.name})
-    with _unpacked(path) as readable:
-        if readable.suffix.lower() == ".shp":
-            if not readable.with_suffix(".prj").exists() and not srid:
-                raise AreaImportError(
-                    _(
-                        "%(path)s has no .prj file, so its coordinate reference system is"
-                        " unknown; pass it with --srid (e.g. --srid 25833 for ETRS89 / UTM 33N)."
-                    )
-                    % {"path": path.name}
-                )
-            if (
-                not encoding
-                and _declared_shapefile_encoding(readable) is None
-                and not _dbf_is_utf8(readable)
-            ):
-                raise AreaImportError(
-                    _(
-                        "%(path)s declares no attribute encoding (no .cpg file) and its table is"
-                        " not UTF-8; pass it with --encoding (most likely --encoding latin-1)."
-                    )
-                    % {"path": path.name}
-                )
-        kwargs: dict = {}
-        if encoding:
-            kwargs["encoding"] = _gdal_encoding(encoding)
-        if source_layer:
-            kwargs["layer"] = source_layer
-        else:
-            try:
-                layers = pyogrio.list_layers(readable)
-            except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
-                raise AreaImportError(
-                    _("Cannot read %(path)s: %(error)s") % {"path": path.name, "error": exc}
-                ) from exc
-            spatial = [str(name) for name, geometry_type in layers if geometry_type]
-            if len(spatial) > 1:
-                raise AreaImportError(
-                    _("%(path)s holds several layers (%(names)s); choose one with --source-layer.")
-                    % {"path": path.name, "names": ", ".join(spatial)}
-                )
-        try:
-            frame = gpd.read_file(readable, engine="pyogrio", **kwargs)
-        except LookupError as exc:
-            raise AreaImportError(
-                _("Unknown encoding “%(encoding)s”; pass e.g. --encoding latin-1 or utf-8.")
-                % {"encoding": encoding}
-            ) from exc
-        except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
-            raise AreaImportError(
-                _("Cannot read %(path)s: %(error)s") % {"path": path.name, "error": exc}
-            ) from exc
-    if frame.crs is None and srid:
-        try:
-            frame = frame.set_crs(epsg=srid)
-        except Exception as exc:  # pyproj.CRSError and friends
-            raise AreaImportError(
-                _("--srid %(srid)s is not a known EPSG code.") % {"srid": srid}
-            ) from exc
-    if frame.crs is None:
-        raise AreaImportError(
-            _(
-                "%(path)s declares no coordinate reference system; pass it with --srid"
-                " (e.g. --srid 25833 for ETRS89 / UTM 33N)."
-            )
-            % {"path": path.name}
-        )
-    if frame.geometry.isna().all() and len(frame):
-        raise AreaImportError(_("%(path)s has no geometries.") % {"path": path.name})
-    return frame.to_crs(epsg=settings.ATLAS_SRID)
-
-
 def _as_multipolygon(geom: shapely.Geometry) -> shapely.MultiPolygon | None:
     if geom is None or geom.is_empty:
         return None
@@ -300,19 +108,22 @@ def _as_multipolygon(geom: shapely.Geometry) -> shapely.MultiPolygon | None:
     return shapely.MultiPolygon(parts) if parts else None
 
 
+def column_named(frame: gpd.GeoDataFrame, name: str) -> str:
+    """The column of ``frame`` called ``name``, compared without regard to case."""
+    by_lower = {str(c).lower(): c for c in frame.columns if c != frame.geometry.name}
+    if name.lower() not in by_lower:
+        raise ImportFileError(
+            _("Column “%(column)s” is not in the file; it has: %(columns)s")
+            % {"column": name, "columns": ", ".join(map(str, by_lower.values()))}
+        )
+    return by_lower[name.lower()]
+
+
 def prepare_areas(
     frame: gpd.GeoDataFrame, *, code_field: str, name_field: str, report: AreaImportReport
 ) -> dict[str, tuple[str, shapely.MultiPolygon]]:
     """Validate codes and geometries; repair invalid polygons and note them in the report."""
-    for column in (code_field, name_field):
-        if column not in frame.columns:
-            raise AreaImportError(
-                _("Column “%(column)s” is not in the file; it has: %(columns)s")
-                % {
-                    "column": column,
-                    "columns": ", ".join(c for c in frame.columns if c != "geometry"),
-                }
-            )
+    code_field, name_field = column_named(frame, code_field), column_named(frame, name_field)
     areas: dict[str, tuple[str, shapely.MultiPolygon]] = {}
     empty: list[int] = []
     duplicates: dict[str, list[int]] = {}
@@ -333,19 +144,19 @@ def prepare_areas(
             geom = shapely.make_valid(geom)
         multipolygon = _as_multipolygon(geom)
         if multipolygon is None:
-            raise AreaImportError(_("Area “%(code)s” has no polygon geometry.") % {"code": code})
+            raise ImportFileError(_("Area “%(code)s” has no polygon geometry.") % {"code": code})
         name = getattr(row, name_field)
         areas[code] = (
             str(name).strip() if name == name and name is not None else code,
             multipolygon,
         )
     if empty:
-        raise AreaImportError(
+        raise ImportFileError(
             _("%(n)d features have an empty code in “%(field)s” (features %(where)s).")
             % {"n": len(empty), "field": code_field, "where": _preview([str(p) for p in empty])}
         )
     if duplicates:
-        raise AreaImportError(
+        raise ImportFileError(
             _("Codes occur more than once in “%(field)s”: %(codes)s")
             % {
                 "field": code_field,
@@ -357,7 +168,7 @@ def prepare_areas(
             }
         )
     if not areas:
-        raise AreaImportError(_("The file contains no features."))
+        raise ImportFileError(_("The file contains no features."))
     return areas
 
 
@@ -397,17 +208,17 @@ def import_areas(
     parent_codes: dict[str, str] = {}
     if parent_code_field or parent_code_prefix:
         if layer.parent_id is None:
-            raise AreaImportError(
+            raise ImportFileError(
                 _("Layer “%(layer)s” has no parent layer.") % {"layer": layer.slug}
             )
         if parent_code_field:
-            if parent_code_field not in frame.columns:
-                raise AreaImportError(
-                    _("Column “%(column)s” is not in the file.") % {"column": parent_code_field}
-                )
             parent_codes = {
                 str(c).strip(): str(p).strip()
-                for c, p in zip(frame[code_field], frame[parent_code_field], strict=True)
+                for c, p in zip(
+                    frame[column_named(frame, code_field)],
+                    frame[column_named(frame, parent_code_field)],
+                    strict=True,
+                )
             }
         else:
             parent_codes = {code: code[:parent_code_prefix] for code in areas}
@@ -418,7 +229,7 @@ def import_areas(
     )
     missing = sorted({p for p in parent_codes.values() if p not in parents})
     if missing:
-        raise AreaImportError(
+        raise ImportFileError(
             _("Parent codes not found on layer “%(layer)s”: %(codes)s")
             % {"layer": layer.parent.slug, "codes": ", ".join(missing[:10])}
         )
@@ -511,22 +322,22 @@ def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
     if options.parent_layer:
         parent = Layer.objects.filter(slug=options.parent_layer).first()
         if parent is None:
-            raise AreaImportError(
+            raise ImportFileError(
                 _("The parent layer “%(slug)s” does not exist.") % {"slug": options.parent_layer}
             )
     if (options.parent_code_field or options.parent_code_prefix) and parent is None:
         existing_parent = Layer.objects.filter(slug=options.layer, parent__isnull=False).first()
         if existing_parent is None:
-            raise AreaImportError(
+            raise ImportFileError(
                 _("--parent-code-field and --parent-code-prefix need --parent-layer.")
             )
     if options.parent_code_field and options.parent_code_prefix:
-        raise AreaImportError(_("Pass either --parent-code-field or --parent-code-prefix."))
+        raise ImportFileError(_("Pass either --parent-code-field or --parent-code-prefix."))
     layer = Layer.objects.filter(slug=options.layer).first()
     previous = None
     if layer is None:
         if not options.layer_name:
-            raise AreaImportError(
+            raise ImportFileError(
                 _("The layer “%(slug)s” does not exist; pass --layer-name to create it.")
                 % {"slug": options.layer}
             )
@@ -554,7 +365,7 @@ def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
             previous.valid_until = ended
             previous.name = f"{layer.name} (bis {ended:%d.%m.%Y})"[:120]
             if Layer.objects.filter(slug=previous.slug).exists():
-                raise AreaImportError(
+                raise ImportFileError(
                     _("A layer “%(slug)s” exists already; cannot keep the previous edition.")
                     % {"slug": previous.slug}
                 )
@@ -577,7 +388,7 @@ def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
             if parent is not None:
                 layer.parent = parent
     if layer.valid_from and layer.valid_until and layer.valid_from > layer.valid_until:
-        raise AreaImportError(_("--valid-until must not be before --valid-from."))
+        raise ImportFileError(_("--valid-until must not be before --valid-from."))
     return layer, previous
 
 
@@ -623,7 +434,7 @@ def import_area_file(
     """Read ``path`` and import it as ``options`` say: the one entry point of the command,
     the admin upload page and the demo loader. A dry run unless ``options.commit``.
     """
-    frame = read_area_file(
+    frame = read_geo_file(
         path, encoding=options.encoding, srid=options.srid, source_layer=options.source_layer
     )
     layer, previous = plan_layer(options)
