@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent with ``layer=`` after a write replaced the areas of a layer outside the area
-# import (a composed layer built or rebuilt): stored links to areas must be recomputed.
+# Sent with ``layer=`` after a write replaced the areas of a layer (an area import, a
+# composed layer built or rebuilt): stored links to areas must be recomputed.
 areas_changed = Signal()

@@ -26,6 +26,7 @@ def service_remember_deletion(sender, instance: Service, **kwargs) -> None:
 
 
 @receiver(areas_changed, dispatch_uid="locations_follow_changed_areas")
-def locations_follow_changed_areas(sender, layer, **kwargs) -> None:
-    """A composed layer was (re)built: recompute which areas every location lies in."""
-    Location.objects.all().refresh_areas()
+def locations_follow_changed_areas(sender, layer, **kwargs) -> int:
+    """Areas were imported or a composed layer (re)built: recompute which areas every
+    location lies in; returns the number of links (the area import reports it)."""
+    return Location.objects.all().refresh_areas()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from ..composition import rebuild_compositions
 from ..models import Area, Layer
+from ..signals import areas_changed
 from .reading import ImportFileError, read_geo_file
 
 
@@ -278,9 +279,9 @@ def import_areas(
             for area in Area.objects.filter(layer=layer, code__in=report.removed):
                 area.delete()  # one by one, so that history records each deletion
         if report.has_changes:
-            from providers.models import Location
-
-            report.locations_linked = Location.objects.all().refresh_areas()
+            # Stored links to areas (providers' locations) follow; receivers return counts.
+            responses = areas_changed.send(sender=Layer, layer=layer)
+            report.locations_linked = sum(r for _r, r in responses if isinstance(r, int))
             # Composed layers of these units follow them (a new edition, moved borders).
             report.rebuilt_layers = [
                 r.layer for r in rebuild_compositions(layer, previous_edition=previous_edition)

@@ -17,7 +17,7 @@ from planning_areas.composition import (
     read_mapping,
 )
 from planning_areas.models import Area, Composition, CompositionUnit, Layer
-from planning_areas.services import import_areas
+from planning_areas.imports.areas import import_areas
 from tests.factories import AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
