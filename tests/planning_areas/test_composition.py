@@ -16,8 +16,8 @@ from planning_areas.composition import (
     export_mapping,
     read_mapping,
 )
-from planning_areas.models import Area, Composition, CompositionUnit, Layer
 from planning_areas.imports.areas import import_areas
+from planning_areas.models import Area, Composition, CompositionUnit, Layer
 from tests.factories import AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
