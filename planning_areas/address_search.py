@@ -138,16 +138,19 @@ class DistrictNames:
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
-        self._loaded = 0.0
+        # None means "never loaded". Not 0.0: the monotonic clock counts from boot, so
+        # within ttl_seconds of a reboot 0.0 looked fresh and the names never loaded.
+        self._loaded_at: float | None = None
 
     def get(self) -> dict[str, str]:
-        if time.monotonic() - self._loaded > self.ttl_seconds:
+        now = time.monotonic()
+        if self._loaded_at is None or now - self._loaded_at > self.ttl_seconds:
             self._names = self.load()
-            self._loaded = time.monotonic()
+            self._loaded_at = now
         return self._names
 
     def clear(self) -> None:
-        self._loaded = 0.0
+        self._loaded_at = None
 
     @staticmethod
     def load() -> dict[str, str]:
