@@ -149,6 +149,19 @@ EMAIL_BACKEND = env(
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="atlas@localhost")
 SITE_URL = env("ATLAS_SITE_URL", default="http://localhost:8000")
 
+# Limits on files strangers send (admin uploads) and on every import file (atlas/core/files.py).
+# A service list or an area layer stays far below them; the demo's service tables have < 1,000
+# rows. Address files are larger (Berlin: 401,032 rows) and have their own row limit.
+ATLAS_IMPORT_MAX_FILE_BYTES = env.int("ATLAS_IMPORT_MAX_FILE_BYTES", default=100_000_000)
+ATLAS_IMPORT_MAX_UNPACKED_BYTES = env.int("ATLAS_IMPORT_MAX_UNPACKED_BYTES", default=300_000_000)
+ATLAS_IMPORT_MAX_ROWS = env.int("ATLAS_IMPORT_MAX_ROWS", default=100_000)
+ATLAS_IMPORT_MAX_ADDRESS_ROWS = env.int("ATLAS_IMPORT_MAX_ADDRESS_ROWS", default=2_000_000)
+ATLAS_IMPORT_MAX_COLUMNS = env.int("ATLAS_IMPORT_MAX_COLUMNS", default=500)
+ATLAS_IMPORT_MAX_CELLS = env.int("ATLAS_IMPORT_MAX_CELLS", default=1_000_000)
+ATLAS_IMPORT_MAX_CELL_CHARS = env.int("ATLAS_IMPORT_MAX_CELL_CHARS", default=100_000)
+# An uploaded file waits this long for its import to be confirmed after the preview.
+ATLAS_UPLOAD_MAX_AGE_SECONDS = env.int("ATLAS_UPLOAD_MAX_AGE_SECONDS", default=3600)
+
 # The SRID every geometry is stored in; the API speaks the same (WGS84).
 ATLAS_SRID = 4326
 # Services whose last verification is older than this are flagged as stale.

@@ -8,20 +8,32 @@ raise ``TableError`` with a message that says what to change.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
+import shapely
 from django.conf import settings
 from django.utils.translation import gettext as _
+from openpyxl.utils import get_column_letter
+
+from atlas.core.files import (
+    FileRefused,
+    Limits,
+    Sheet,
+    TableCounter,
+    check_file,
+    check_vector,
+    iter_csv,
+    read_sheet,
+)
 
 
 class TableError(Exception):
     """The file cannot be read as a table; the message says why and what to do."""
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     number: int
     values: dict[str, str]
@@ -55,72 +67,51 @@ def read_table(
     sheet: str | None = None,
     header_rows: int = 1,
     srid: int | None = None,
+    limits: Limits | None = None,
 ) -> Table:
-    """Read a CSV, Excel (.xlsx) or GeoJSON file, chosen by its extension."""
+    """Read a CSV, Excel (.xlsx) or GeoJSON file, chosen by its extension, within ``limits``."""
     path = Path(path)
-    if not path.exists():
-        raise TableError(_("File not found: %(path)s") % {"path": path})
-    if path.stat().st_size == 0:
-        raise TableError(_("%(path)s is empty.") % {"path": path.name})
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv"):
-        return read_csv(path, delimiter=delimiter, encoding=encoding)
-    if suffix in (".xlsx", ".xlsm"):
-        return read_excel(path, sheet=sheet, header_rows=header_rows)
-    if suffix in (".geojson", ".json"):
-        return read_geojson(path, srid=srid)
+    try:
+        check_file(path, limits)
+        if suffix in (".csv", ".txt", ".tsv"):
+            return read_csv(path, delimiter=delimiter, encoding=encoding, limits=limits)
+        if suffix in (".xlsx", ".xlsm"):
+            return read_excel(path, sheet=sheet, header_rows=header_rows, limits=limits)
+        if suffix in (".geojson", ".json"):
+            return read_geojson(path, srid=srid, limits=limits)
+    except FileRefused as exc:
+        raise TableError(str(exc)) from exc
     raise TableError(
         _("Cannot read “%(suffix)s” files; use CSV, Excel (.xlsx) or GeoJSON.")
         % {"suffix": suffix or path.name}
     )
 
 
-def read_csv(path: Path, *, delimiter: str | None = None, encoding: str | None = None) -> Table:
-    raw = path.read_bytes()
-    if encoding:
-        try:
-            text = raw.decode(encoding)
-        except LookupError as exc:
-            raise TableError(_("Unknown encoding “%(e)s”.") % {"e": encoding}) from exc
-        except UnicodeDecodeError as exc:
-            raise TableError(
-                _("%(path)s is not %(encoding)s: %(error)s")
-                % {"path": path.name, "encoding": encoding, "error": exc}
-            ) from exc
-        text = text.removeprefix("\ufeff")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")  # strips a byte order mark, as Excel writes it
-        except UnicodeDecodeError as exc:
-            raise TableError(
-                _(
-                    "%(path)s is not UTF-8; set encoding in the mapping's [source] section"
-                    ' (e.g. encoding = "cp1252").'
-                )
-                % {"path": path.name}
-            ) from exc
-    if not text.strip():
-        raise TableError(_("%(path)s is empty.") % {"path": path.name})
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _filled(columns: list[str], cells: list) -> dict[str, str]:
+    """The row's non-empty cells by column (rows keep no empty cells: wide files stay small)."""
+    return {column: cell for column, cell in zip(columns, cells, strict=False) if column and cell}
+
+
+def read_csv(
+    path: Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    limits: Limits | None = None,
+) -> Table:
+    records = iter_csv(path, delimiter=delimiter, encoding=encoding, limits=limits)
     try:
-        header = next(reader)
+        _number, header = next(records)
     except StopIteration as exc:
         raise TableError(_("%(path)s has no header row.") % {"path": path.name}) from exc
-    columns = [c.strip() for c in header]
+    columns = header
     _check_header(columns, path.name)
-    rows = []
-    for number, record in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in record):
-            continue
-        values = {
-            col: (record[i].strip() if i < len(record) else "") for i, col in enumerate(columns)
-        }
-        rows.append(SourceRow(number=number, values=values))
+    rows = [
+        SourceRow(number=number, values=_filled(columns, cells))
+        for number, cells in records
+        if any(cells)
+    ]
     return Table(columns=columns, rows=rows)
 
 
@@ -137,91 +128,83 @@ def _check_header(columns: list[str], name: str) -> None:
         seen.add(column)
 
 
-def read_excel(path: Path, *, sheet: str | None = None, header_rows: int = 1) -> Table:
+def _header_grid(sheet: Sheet, header_rows: int) -> tuple[list[list[str]], list[str]]:
+    """The header rows as text, merged cells filled across their range; and the merged ranges."""
+    by_number = dict(sheet.rows)
+    grid = [[_text(v) for v in by_number.get(r, [])] for r in range(1, header_rows + 1)]
+    width = max((len(r) for r in grid), default=0)
+    for merged in sheet.merged:
+        width = max(width, merged[3] if merged[0] <= header_rows else 0)
+    grid = [row + [""] * (width - len(row)) for row in grid]
+    merged_in_header = []
+    for min_row, min_col, max_row, max_col in sheet.merged:
+        if min_row > header_rows:
+            continue
+        value = grid[min_row - 1][min_col - 1]
+        for r in range(min_row, min(max_row, header_rows) + 1):
+            for c in range(min_col, max_col + 1):
+                grid[r - 1][c - 1] = value
+        if max_col > min_col:
+            merged_in_header.append(
+                f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"
+            )
+    return grid, merged_in_header
+
+
+def _stacked_columns(grid: list[list[str]]) -> list[str]:
+    columns = []
+    for c in range(max((len(r) for r in grid), default=0)):
+        parts = []
+        for row in grid:
+            part = row[c] if c < len(row) else ""
+            if part and (not parts or parts[-1] != part):
+                parts.append(part)
+        columns.append(" / ".join(parts))
+    return columns
+
+
+def read_excel(
+    path: Path, *, sheet: str | None = None, header_rows: int = 1, limits: Limits | None = None
+) -> Table:
     """Read the first (or the named) sheet; ``header_rows`` > 1 joins stacked headers.
 
     Merged header cells are filled across their range. If that still leaves
     columns without a name of their own (a group header merged over several
     columns), the file is refused with the cell range and what to do.
     """
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=False, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise TableError(
-            _("%(path)s is not a readable Excel file: %(error)s")
-            % {"path": path.name, "error": exc}
-        ) from exc
-    if sheet:
-        if sheet not in workbook.sheetnames:
-            raise TableError(
-                _("There is no sheet “%(sheet)s”; the workbook has: %(names)s")
-                % {"sheet": sheet, "names": ", ".join(workbook.sheetnames)}
-            )
-        worksheet = workbook[sheet]
-    else:
-        worksheet = workbook.worksheets[0]
     header_rows = max(1, header_rows)
-    grid = [
-        [_text(cell.value) for cell in row]
-        for row in worksheet.iter_rows(min_row=1, max_row=header_rows)
-    ]
-    merged_in_header = []
-    for merged in worksheet.merged_cells.ranges:
-        if merged.min_row > header_rows:
-            continue
-        value = grid[merged.min_row - 1][merged.min_col - 1]
-        for r in range(merged.min_row, min(merged.max_row, header_rows) + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                grid[r - 1][c - 1] = value
-        if merged.max_col > merged.min_col:
-            merged_in_header.append(merged.coord)
-    width = max((len(r) for r in grid), default=0)
-    columns = []
-    for c in range(width):
-        parts = []
-        for r in range(header_rows):
-            part = grid[r][c] if c < len(grid[r]) else ""
-            if part and (not parts or parts[-1] != part):
-                parts.append(part)
-        columns.append(" / ".join(parts))
+    worksheet = read_sheet(path, sheet=sheet, limits=limits)
+    grid, merged_in_header = _header_grid(worksheet, header_rows)
+    columns = _stacked_columns(grid)
     duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
-    if duplicates:
-        if merged_in_header:
-            raise TableError(
-                _(
-                    "Header cells %(ranges)s of %(path)s are merged, so several columns share"
-                    " the name “%(names)s”. Unmerge them and give each column its own name, or,"
-                    " if a second header row names them, set header_rows = 2 in the mapping's"
-                    " [source] section."
-                )
-                % {
-                    "ranges": ", ".join(merged_in_header),
-                    "path": path.name,
-                    "names": "”, “".join(duplicates),
-                }
+    if duplicates and merged_in_header:
+        raise TableError(
+            _(
+                "Header cells %(ranges)s of %(path)s are merged, so several columns share"
+                " the name “%(names)s”. Unmerge them and give each column its own name, or,"
+                " if a second header row names them, set header_rows = 2 in the mapping's"
+                " [source] section."
             )
-        _check_header(columns, path.name)
+            % {
+                "ranges": ", ".join(merged_in_header),
+                "path": path.name,
+                "names": "”, “".join(duplicates),
+            }
+        )
     _check_header(columns, path.name)
     rows = []
-    for number, record in enumerate(
-        worksheet.iter_rows(min_row=header_rows + 1, values_only=True), start=header_rows + 1
-    ):
-        cells = [_text(v) for v in record]
-        if not any(cells):
+    for number, record in worksheet.rows:
+        if number <= header_rows:
             continue
-        values = {col: (cells[i] if i < len(cells) else "") for i, col in enumerate(columns) if col}
-        rows.append(SourceRow(number=number, values=values))
+        values = _filled(columns, [_text(v) for v in record])
+        if values:
+            rows.append(SourceRow(number=number, values=values))
     return Table(columns=[c for c in columns if c], rows=rows)
 
 
-def read_geojson(path: Path, *, srid: int | None = None) -> Table:
+def read_geojson(path: Path, *, srid: int | None = None, limits: Limits | None = None) -> Table:
     """Read a GeoJSON file in any CRS it declares (or ``srid``), as WGS84 points."""
-    import geopandas as gpd
-    import shapely
-
+    check_vector(path, limits=limits)
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several unrelated types for unreadable files
@@ -237,6 +220,7 @@ def read_geojson(path: Path, *, srid: int | None = None) -> Table:
         frame = frame.set_crs(epsg=srid)
     frame = frame.to_crs(epsg=settings.ATLAS_SRID)
     columns = [c for c in frame.columns if c != frame.geometry.name]
+    counter = TableCounter(path.name, limits or Limits.from_settings())
     rows = []
     for number, (record, geometry) in enumerate(
         zip(frame[columns].to_dict("records"), frame.geometry, strict=True), start=1
@@ -246,7 +230,9 @@ def read_geojson(path: Path, *, srid: int | None = None) -> Table:
             if not isinstance(geometry, shapely.Point):
                 geometry = geometry.representative_point()
             point = (geometry.x, geometry.y)
+        values = {k: _text(v) for k, v in record.items()}
+        counter.row(number, list(values.values()))
         rows.append(
-            SourceRow(number=number, values={k: _text(v) for k, v in record.items()}, point=point)
+            SourceRow(number=number, values={k: v for k, v in values.items() if v}, point=point)
         )
     return Table(columns=columns, rows=rows)

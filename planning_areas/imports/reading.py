@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +21,11 @@ import pyogrio
 import shapely
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+from atlas.core import files
+
+# Address files are the largest this reader sees; areas are far below their limits.
+LIMITS = files.Limits.for_addresses
 
 
 class ImportFileError(ValueError):
@@ -41,11 +44,9 @@ def _full_suffix(name: str) -> str:
     return Path(lowered).suffix
 
 
-def _members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def _members_of(members: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     return [
-        m
-        for m in archive.infolist()
-        if not m.is_dir() and not Path(m.filename).name.startswith(("._", "."))
+        m for m in members if not m.is_dir() and not Path(m.filename).name.startswith(("._", "."))
     ]
 
 
@@ -74,34 +75,34 @@ def _choose_member(path: Path, members: list[zipfile.ZipInfo]) -> zipfile.ZipInf
 
 @contextmanager
 def unpacked(path: Path) -> Iterator[Path]:
-    """Yield the path to read: the file itself, or the one data file inside a zip archive."""
-    if path.suffix.lower() != ".zip":
-        yield path
-        return
+    """Yield the path to read: the file itself, or the one data file inside a zip archive.
+
+    Zips are unpacked by ``atlas.core.files`` within the unpacked-size limit (declared
+    and real sizes), under flat names; every file is checked against the size limit.
+    """
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFileError(
-            _("%(path)s is not a readable zip archive: %(error)s")
-            % {"path": path.name, "error": exc}
-        ) from exc
-    with archive, tempfile.TemporaryDirectory(prefix="atlas-import-") as tmp:
-        members = _members(archive)
-        chosen = _choose_member(path, members)
+        if path.is_dir():  # a folder GDAL reads as one data source
+            yield path
+            return
+        if path.suffix.lower() != ".zip":
+            yield files.check_file(path, LIMITS())
+            return
+        with files.unpacked(path, _chooser(path), limits=LIMITS(), prefix="atlas-import-") as one:
+            yield one
+    except files.FileRefused as exc:
+        raise ImportFileError(str(exc)) from exc
+
+
+def _chooser(path: Path):
+    def choose(members: list[zipfile.ZipInfo]) -> tuple[list[zipfile.ZipInfo], zipfile.ZipInfo]:
+        chosen = _choose_member(path, _members_of(members))
         stem = chosen.filename[: -len(Path(chosen.filename).suffix)]
-        for member in members:
-            if member.filename == chosen.filename or member.filename.startswith(stem + "."):
-                # Extract under a flat, safe name: archive paths are never trusted.
-                target = Path(tmp) / Path(member.filename).name
-                try:
-                    with archive.open(member) as source, open(target, "wb") as sink:
-                        shutil.copyfileobj(source, sink)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    raise ImportFileError(
-                        _("%(path)s is not a readable zip archive: %(error)s")
-                        % {"path": path.name, "error": exc}
-                    ) from exc
-        yield Path(tmp) / Path(chosen.filename).name
+        wanted = [
+            m for m in members if m.filename == chosen.filename or m.filename.startswith(stem + ".")
+        ]
+        return wanted, chosen
+
+    return choose
 
 
 def _declared_shapefile_encoding(shp: Path) -> str | None:
@@ -249,6 +250,10 @@ def read_geo_file(
             kwargs["layer"] = source_layer
         else:
             _check_single_layer(readable, path.name)
+        try:
+            files.check_vector(readable, layer=source_layer, limits=LIMITS())
+        except files.FileRefused as exc:
+            raise ImportFileError(str(exc)) from exc
         frame = _read_frame(readable, path.name, kwargs, encoding)
     frame = _with_crs(frame, path.name, srid)
     if frame.geometry.isna().all() and len(frame):

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from providers import uploads
+from atlas.core import uploads
 
 from ..models import Layer
 from .areas import AreaImportOptions, import_area_file
@@ -32,6 +32,7 @@ OPTION_FIELDS = [
 
 class AreaImportForm(forms.Form):
     file = forms.FileField(
+        validators=[uploads.validate_upload_size],
         label=_("file"),
         help_text=_("Zipped Shapefile (.zip with .shp, .dbf, .shx, .prj), GeoPackage or GeoJSON."),
     )

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from .. import uploads
+from atlas.core import uploads
+
 from ..review import needs_review
 from ..service_import import Mapping, ServiceImportError, import_services
 
@@ -25,9 +26,12 @@ def shipped_mappings() -> list[tuple[str, str]]:
 
 class ServiceImportForm(forms.Form):
     file = forms.FileField(
-        label=_("file"), help_text=_("CSV, Excel (.xlsx) or GeoJSON, in any coordinate system.")
+        validators=[uploads.validate_upload_size],
+        label=_("file"),
+        help_text=_("CSV, Excel (.xlsx) or GeoJSON, in any coordinate system."),
     )
     mapping_file = forms.FileField(
+        validators=[uploads.validate_upload_size],
         label=_("mapping file"),
         required=False,
         help_text=_("TOML file that says which column holds which field."),

@@ -9,6 +9,7 @@ import shapely
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from atlas.demo import data_dir
 from planning_areas.models import Area, Layer
 from providers.models import Service
 from providers.permissions import CASEWORKER
@@ -153,11 +154,8 @@ def test_shipped_mapping_can_be_chosen(client, editor):
     for slug in ("kinder", "jugendliche"):
         TargetGroupFactory(slug=slug)
     client.force_login(editor)
-    from pathlib import Path
-
     data = (
-        Path(__file__).resolve().parents[3]
-        / "shared/data/berlin-services-geoportal/jugendfreizeiteinrichtungen.geojson"
+        data_dir() / "berlin-services-geoportal" / "jugendfreizeiteinrichtungen.geojson"
     ).read_bytes()
     response = client.post(
         reverse("admin:providers_service_import"),

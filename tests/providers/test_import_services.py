@@ -9,13 +9,14 @@ import shapely
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
+from atlas.demo import data_dir
 from providers.models import Category, Location, Organization, Service, ServiceAtLocation
 from tests.factories import CategoryFactory, TargetGroupFactory
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-GEOPORTAL = ROOT.parent / "shared" / "data" / "berlin-services-geoportal"
+GEOPORTAL = data_dir() / "berlin-services-geoportal"
 MAPPINGS = ROOT / "fixtures" / "mappings"
 
 MAPPING = """

@@ -1,0 +1,1 @@
+"""Shared infrastructure below the domain apps: nothing here imports planning_areas or providers."""
