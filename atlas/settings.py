@@ -179,6 +179,11 @@ ATLAS_TILE_ATTRIBUTION = env(
 ATLAS_MUNICIPALITY_NAME = env("ATLAS_MUNICIPALITY_NAME", default="")
 ATLAS_DEFAULT_CITY = env("ATLAS_DEFAULT_CITY", default=ATLAS_MUNICIPALITY_NAME)
 ATLAS_STATE = env("ATLAS_STATE", default="")
+# Words the address search drops from typed text besides the municipality's name (people
+# type "Domstraße 1, Köln, Deutschland"); comma-separated.
+ATLAS_ADDRESS_IGNORED_WORDS = env.list(
+    "ATLAS_ADDRESS_IGNORED_WORDS", default=["deutschland", "germany"]
+)
 # Credit for the data on the map, shown next to the tile attribution (HTML allowed). Empty:
 # built from the source and licence of each current layer and of the address index.
 ATLAS_DATA_ATTRIBUTION = env("ATLAS_DATA_ATTRIBUTION", default="")

@@ -13,6 +13,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 MAX_QUERY_LENGTH = 200
@@ -30,7 +31,25 @@ _ABBREVIATIONS = [
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _POSTCODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
 _HOUSE_NUMBER = re.compile(r"(?<![0-9])(\d{1,4})(?:\s*([a-z])(?![a-z0-9]))?(?![0-9])")
-_CITY_WORDS = re.compile(r"\b(berlin|deutschland|germany)\b")
+
+
+def ignored_words() -> re.Pattern:
+    """What the parser drops from typed text: the municipality's name and the words of
+    ``ATLAS_ADDRESS_IGNORED_WORDS`` (the country), folded like the text."""
+    words = [
+        settings.ATLAS_MUNICIPALITY_NAME,
+        settings.ATLAS_DEFAULT_CITY,
+        *settings.ATLAS_ADDRESS_IGNORED_WORDS,
+    ]
+    patterns = set()
+    for word in words:
+        parts = _NOT_ALNUM.sub(" ", expand_abbreviations(fold(word or ""))).split()
+        if parts:
+            patterns.add(r"[^a-z0-9]+".join(map(re.escape, parts)))
+    if not patterns:
+        return re.compile(r"(?!x)x")  # matches nothing
+    # Longest first, so that "frankfurt am main" goes before "frankfurt".
+    return re.compile(r"\b(" + "|".join(sorted(patterns, key=len, reverse=True)) + r")\b")
 
 
 def fold(text: str) -> str:
@@ -96,7 +115,7 @@ def parse_query(text: str, districts: dict[str, str]) -> ParsedQuery:
     if postcode:
         parsed.postcode = postcode.group(1)
         folded = folded[: postcode.start()] + " " + folded[postcode.end() :]
-    folded = _CITY_WORDS.sub(" ", folded)
+    folded = ignored_words().sub(" ", folded)
 
     numbers = list(_HOUSE_NUMBER.finditer(folded))
     # A trailing 1xxx after a house number is a postcode being typed, not a number.
@@ -217,7 +236,12 @@ def search_addresses(text: str, limit: int = 10) -> SearchResult:
             else _("Please type at least two letters of the street.")
         )
         return SearchResult(parsed, [], str(message))
-    if parsed.postcode and not Address.objects.filter(postcode=parsed.postcode).exists():
+    # A postcode ranks; it only ends the search when the index has postcodes and not this one.
+    if (
+        parsed.postcode
+        and not Address.objects.filter(postcode=parsed.postcode).exists()
+        and Address.objects.has_postcodes()
+    ):
         return SearchResult(
             parsed,
             [],

@@ -351,6 +351,10 @@ class AddressQuerySet(models.QuerySet):
             self.filter(house_number__isnull=False).select_related("street").order_by("pk").first()
         )
 
+    def has_postcodes(self) -> bool:
+        """Whether the index knows postcodes at all (many official files have none)."""
+        return self.exclude(postcode="").exists()
+
     def distinct_districts(self) -> list[str]:
         return list(
             self.exclude(district="")
@@ -373,9 +377,11 @@ class AddressQuerySet(models.QuerySet):
         """Addresses on the scored streets, the exact address first, as dicts.
 
         Rank = street score (3 exact, 2+ prefix, 1+ contained, <1 similar)
-        + 1.5 for the postcode, + 1.2 for a district named in the query (both
+        + 1.5 for the postcode, + 0.8 for a district named in the query (both
         pick the right one of several equally named streets), + 1 for the house
-        number, + 0.1 for the suffix; then the nearest house numbers. With
+        number (so the exact number outranks a district hint), + 0.1 for the
+        suffix; then the nearest house numbers. A postcode or district only ranks,
+        it never filters: an index without postcodes still answers. With
         ``by_street`` one row per street, postcode and district, with the count
         of addresses and the smallest id. One statement: this runs on every
         keystroke.
@@ -394,7 +400,7 @@ class AddressQuerySet(models.QuerySet):
                               THEN 0.1 ELSE 0 END
                        + CASE WHEN %(postcode)s <> '' AND a.postcode = %(postcode)s
                               THEN 1.5 ELSE 0 END
-                       + CASE WHEN a.district = ANY(%(districts)s) THEN 1.2 ELSE 0 END AS rank
+                       + CASE WHEN a.district = ANY(%(districts)s) THEN 0.8 ELSE 0 END AS rank
                 FROM "{address}" a
                 JOIN unnest(%(ids)s::bigint[], %(scores)s::float8[]) AS m(street_id, score)
                   ON m.street_id = a.street_id

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.exceptions import FieldError
+from django.db.models import Case, When
 from django.utils.translation import gettext as _
 
 
@@ -41,6 +42,22 @@ class AddressIndexGeocoder:
             self.model = None
         self.available = self.model is not None and self.model.objects.exists()
 
+    @staticmethod
+    def _best(candidates, postcode: str):
+        """The candidate with the row's postcode first: a postcode ranks, and only refuses
+        when these addresses have postcodes and none is this one (a same-named street of
+        another town). An index without postcodes answers by street and number alone."""
+        candidates = candidates.select_related("area")
+        if not postcode:
+            return candidates.first()
+        ranked = candidates.annotate(
+            postcode_rank=Case(
+                When(postcode=postcode, then=0), When(postcode="", then=1), default=2
+            )
+        ).order_by("postcode_rank", "pk")
+        best = ranked.first()
+        return None if best is not None and best.postcode_rank == 2 else best
+
     def geocode(self, street: str, house_number: str, postcode: str = "") -> GeocodeResult:
         if not self.available:
             return GeocodeResult(
@@ -56,9 +73,7 @@ class AddressIndexGeocoder:
                 candidates = candidates.filter(house_number=int(match.group(1)))
                 if match.group(2):
                     candidates = candidates.filter(house_number_suffix__iexact=match.group(2))
-            if postcode:
-                candidates = candidates.filter(postcode=postcode)
-            address = candidates.select_related("area").first()
+            address = self._best(candidates, postcode)
         except FieldError:
             return GeocodeResult(None, error=_("the address index cannot be searched by street"))
         if address is None:

@@ -62,6 +62,12 @@ VARIANTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def berlin(settings):
+    """The demo is configured as its municipality would be: typed "Berlin" is ignored."""
+    settings.ATLAS_MUNICIPALITY_NAME = "Berlin"
+
+
 def test_the_table_has_at_least_thirty_distinct_addresses():
     assert len({expected for _typed, expected, _plr in VARIANTS}) >= 30
 
