@@ -223,7 +223,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PARSER_CLASSES": [
-        "atlas.api_tools.DepthLimitedJSONParser",
+        "atlas.core.api_tools.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -236,8 +236,8 @@ REST_FRAMEWORK = {
     # still stop scrapers; counters live in the default cache (use a shared cache when
     # running several server processes).
     "DEFAULT_THROTTLE_CLASSES": [
-        "atlas.api_tools.AnonBurstRateThrottle",
-        "atlas.api_tools.AnonSustainedRateThrottle",
+        "atlas.core.api_tools.AnonBurstRateThrottle",
+        "atlas.core.api_tools.AnonSustainedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon_burst": env("ATLAS_API_ANON_BURST_RATE", default="300/minute"),

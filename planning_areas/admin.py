@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from providers.admin import AtlasGeoAdmin, ScopedAdmin
+from providers.admin import ScopedAdmin
 
+from .admin_base import AtlasGeoAdmin
 from .models import Area, Layer, Responsibility
 
 

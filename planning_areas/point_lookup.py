@@ -1,7 +1,7 @@
 """Which current areas contain a point: the API's most frequent small request (mapit's
 point lookup), answered by a database function so that a request neither builds nor
 compiles the query. The function's body is the ORM query below, installed by ``migrate``
-(see ``atlas.db_functions``)."""
+(see ``atlas.core.db_functions``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from django.db import connection
 from django.db.models import BooleanField, Case, JSONField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
-from atlas.db_functions import compiled_sql, install_function, table_exists
+from atlas.core.db_functions import compiled_sql, install_function, table_exists
+from atlas.core.geojson import geometry_json
+
+from .geojson import area_feature
+from .models import Area
 
 FUNCTION = "planning_areas_features_at(double precision, double precision, boolean)"
 
@@ -20,9 +24,6 @@ def _lookup_rows() -> QuerySet:
     """Feature texts of the current areas covering (point_lon, point_lat), the function's
     parameters, ordered by layer; geometries only ``with_geometry``. Constant SQL naming
     those parameters, no outside input."""
-    from .api.geojson import area_feature, geometry_json
-    from .models import Area
-
     today = RawSQL("(now() AT TIME ZONE %s)::date", (settings.TIME_ZONE,))  # noqa: S611
     point = RawSQL(  # noqa: S611
         "ST_SetSRID(ST_MakePoint(point_lon, point_lat), 4326)",

@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from atlas.core.roles import can_see_internal_contacts
 from providers.models import Category
-from providers.permissions import can_see_internal_contacts
 
 from .api.lookup import LookupParameters, run_lookup
 from .map_view import map_view

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.db import connections, transaction
 
-from atlas.db_functions import compiled_sql, install_function, table_exists
+from atlas.core.db_functions import compiled_sql, install_function, table_exists
 
 FUNCTION = "providers_refresh_features(bigint[])"
 

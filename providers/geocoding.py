@@ -10,6 +10,8 @@ from django.core.exceptions import FieldError
 from django.db.models import Case, When
 from django.utils.translation import gettext as _
 
+from planning_areas.address_search import street_key
+
 
 @dataclass
 class GeocodeResult:
@@ -23,8 +25,6 @@ HOUSE_NUMBER = re.compile(r"^\s*(\d+)\s*([A-Za-z]?)")
 
 def _street_key(name: str) -> str:
     """The address index's folded street key (“Karl-Marx-Str.” = “karlmarxstrasse”)."""
-    from planning_areas.address_search import street_key
-
     return street_key(name)
 
 

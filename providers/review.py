@@ -18,8 +18,9 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atlas.core.roles import ORGANIZATION_EDITOR, in_group
+
 from .editorial import PendingChange
-from .permissions import ORGANIZATION_EDITOR, in_group
 from .rules import can_edit_everything, organization_of
 
 

@@ -6,7 +6,7 @@ the organisations assigned to them and their services, locations and contacts.
 
 import rules
 
-from .permissions import ORGANIZATION_EDITOR, in_group, is_admin, is_caseworker, is_editor
+from atlas.core.roles import ORGANIZATION_EDITOR, in_group, is_admin, is_caseworker, is_editor
 
 
 def organization_of(obj):

@@ -6,7 +6,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import translation
 
-from providers.permissions import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
+from atlas.core.roles import CASEWORKER, EDITOR, ORGANIZATION_EDITOR
 
 from .factories import OrganizationFactory, UserFactory
 

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.core.roles import can_see_internal_contacts
 from planning_areas.address_search import (
     MAX_QUERY_LENGTH,
     QueryError,
@@ -25,7 +26,6 @@ from planning_areas.lookup import (
     lookup_point,
 )
 from providers.models import Category
-from providers.permissions import can_see_internal_contacts
 
 from .addresses import AddressSuggestionSerializer
 

@@ -14,7 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from atlas.api_tools import (
+from atlas.core.api_tools import (
     PAGE_PARAMETERS,
     GeoJSONRenderer,
     RawJSON,
@@ -23,11 +23,11 @@ from atlas.api_tools import (
     page_links,
     parse_page,
 )
-from providers.filters import LonLatField, StrictBooleanField, parse_lon_lat
+from atlas.core.forms import LonLatField, StrictBooleanField, parse_lon_lat
 
+from .. import geojson
 from ..models import Area, Layer
 from ..point_lookup import features_at
-from . import geojson
 from .serializers import (
     AreaDetailFeatureSerializer,
     AreaFeatureCollectionSerializer,

@@ -15,13 +15,13 @@ from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from leaflet.admin import LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from planning_areas.map_view import map_view
+from atlas.core.admin import RulesPermissionMixin
+from atlas.core.roles import is_caseworker
+from planning_areas.admin_base import AtlasGeoAdmin, MapViewMixin
 
 from ..models import Location, Organization, Service
-from ..permissions import is_caseworker
 from ..review import needs_review, propose_change
 from ..rules import can_edit_everything, organization_of
 
@@ -47,24 +47,6 @@ def scope_queryset(queryset: QuerySet, user, organization_path: str | None) -> Q
     if organization_path == "pk":
         return queryset.filter(pk__in=organizations)
     return queryset.filter(**{f"{organization_path}__in": organizations})
-
-
-class RulesPermissionMixin:
-    """Ask django-rules, with the object, for every admin permission."""
-
-    def _perm(self, action: str) -> str:
-        return f"{self.opts.app_label}.{action}_{self.opts.model_name}"
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(self._perm("view"), obj) or self.has_change_permission(
-            request, obj
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.has_perm(self._perm("change"), obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.has_perm(self._perm("delete"), obj)
 
 
 class ScopedAdmin(RulesPermissionMixin, SimpleHistoryAdmin):
@@ -167,29 +149,8 @@ class ScopedAdmin(RulesPermissionMixin, SimpleHistoryAdmin):
         return fields
 
 
-class MapViewMixin(LeafletGeoAdminMixin):
-    """django-leaflet map widgets that open on the atlas's own extent (as the public map),
-    not on a centre fixed in the settings."""
-
-    # The admin's map widget is about this large on a laptop screen.
-    widget_size_px = (600, 400)
-
-    @property
-    def settings_overrides(self) -> dict:
-        view = map_view()
-        zoom = view.zoom_to_fit(*self.widget_size_px)
-        return {"DEFAULT_CENTER": view.center, "DEFAULT_ZOOM": zoom}
-
-
 class ScopedGeoAdmin(MapViewMixin, ScopedAdmin):
     """ScopedAdmin with django-leaflet map widgets for geometries."""
-
-
-class AtlasGeoAdmin(MapViewMixin, RulesPermissionMixin, SimpleHistoryAdmin):
-    """Admin with map widgets, history and rules permissions (planning areas)."""
-
-    def has_add_permission(self, request):
-        return request.user.has_perm(f"{self.opts.app_label}.add_{self.opts.model_name}")
 
 
 class ScopedInline(admin.TabularInline):

@@ -7,8 +7,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from atlas.core.roles import can_see_internal_contacts
+
 from ..exports import CONTENT_TYPES, export
-from ..permissions import can_see_internal_contacts
 from ..review import needs_review
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import EmptyResultSet
@@ -25,7 +24,6 @@ from django.db.models import (
     Case,
     Exists,
     F,
-    JSONField,
     OuterRef,
     QuerySet,
     TextField,
@@ -35,7 +33,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from atlas.api_tools import JSONBuildObject
+from atlas.core.geojson import JSONBuildObject, geometry_json
 
 from ..models import (
     Category,
@@ -54,8 +52,6 @@ from .serializers import (
     PublicEmbeddedContactSerializer,
     TargetGroupBriefSerializer,
 )
-
-COORDINATE_PRECISION = 6  # about 0.1 m
 
 
 def _object(fields: Iterable[str], prefix: str = "") -> JSONBuildObject:
@@ -113,17 +109,13 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
     }
 
 
-def _point_json(field: str):
-    return Cast(AsGeoJSON(field, precision=COORDINATE_PRECISION), JSONField())
-
-
 def _feature(internal: bool) -> Cast:
     properties = service_properties("service__", "service_id", internal=internal)
     properties["location"] = _object(LocationBriefSerializer.Meta.fields, "location__")
     feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
-        geometry=_point_json("location__point"),
+        geometry=geometry_json("location__point"),
         properties=JSONBuildObject(**properties),
     )
     return Cast(feature, TextField())
@@ -242,7 +234,7 @@ def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
         .values(
             json=JSONBuildObject(
                 **{name: F(name) for name in LocationBriefSerializer.Meta.fields},
-                point=_point_json("point"),
+                point=geometry_json("point"),
             )
         )
     )

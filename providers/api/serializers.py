@@ -2,7 +2,7 @@
 
 Public and internal contact serializers are separate classes: the internal ones
 add ``internal_phone`` and ``visibility`` and are only chosen for users who may
-see internal contacts (``providers.permissions.can_see_internal_contacts``).
+see internal contacts (``atlas.core.roles.can_see_internal_contacts``).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from atlas.api_tools import (
+from atlas.core.api_tools import (
     GeoJSONRenderer,
+    RawJSON,
     RawJSONRenderer,
     StrictGeoJSONPagination,
     StrictPageNumberPagination,
@@ -24,10 +25,10 @@ from atlas.api_tools import (
     page_links,
     parse_page,
 )
+from atlas.core.roles import can_see_internal_contacts
 
 from ..filters import ServiceFilterSet
 from ..models import Category, Contact, Location, Organization, Service, TargetGroup
-from ..permissions import can_see_internal_contacts
 from ..rules import can_edit_everything
 from . import exports, geojson
 from .permissions import ReadAnyoneWriteByRules, may_write_for
@@ -113,8 +114,6 @@ class ServiceViewSet(viewsets.ModelViewSet):
         text = geojson.detail_feature(service.pk, internal=can_see_internal_contacts(request.user))
         if text is None:
             raise Http404
-        from atlas.api_tools import RawJSON
-
         return Response(RawJSON(text))
 
     def perform_create(self, serializer):

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from atlas.core.roles import can_see_internal_contacts
+
 from .common import ChoiceArrayField, Language, TimeStamped
 from .organizations import Organization
 from .services import Service
@@ -19,8 +21,6 @@ class ContactQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> ContactQuerySet:
         """Public contacts for everyone; internal ones for caseworkers and staff."""
-        from ..permissions import can_see_internal_contacts
-
         return self if can_see_internal_contacts(user) else self.public()
 
 

@@ -9,9 +9,12 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point, Polygon
 from django.contrib.gis.measure import D
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from planning_areas.models import Area
 
 from .common import TimeStamped
 from .organizations import Organization
@@ -79,14 +82,10 @@ class LocationQuerySet(models.QuerySet):
 
         Returns the number of (location, area) links written.
         """
-        from planning_areas.models import Area
-
         through = Location.areas.through
         ids = list(self.values_list("pk", flat=True))
         if not ids:
             return 0
-        from django.db import connection, transaction
-
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f'DELETE FROM "{through._meta.db_table}" WHERE location_id = ANY(%s)',  # noqa: S608

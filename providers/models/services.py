@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from atlas.core.roles import in_group, is_admin, is_editor
+
 from ..validators import validate_opening_hours
 from .common import ChoiceArrayField, Language, LegalBasis, TimeStamped
 from .locations import Location
@@ -64,8 +66,6 @@ class ServiceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ServiceQuerySet:
         """Published services for everyone; all for admins and editors; an organisation
         editor additionally sees the unpublished services of their organisations."""
-        from ..permissions import in_group, is_admin, is_editor
-
         if is_admin(user) or is_editor(user):
             return self
         published = self.published()

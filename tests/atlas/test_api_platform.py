@@ -5,7 +5,7 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
-from atlas.api_tools import AnonBurstRateThrottle
+from atlas.core.api_tools import AnonBurstRateThrottle
 
 pytestmark = pytest.mark.django_db
 

@@ -84,7 +84,7 @@ def test_point_lookups_pages_and_other_layers(berlin):
 
 
 def test_plain_point_lookups_are_throttled_too(berlin, monkeypatch):
-    from atlas.api_tools import AnonBurstRateThrottle
+    from atlas.core.api_tools import AnonBurstRateThrottle
 
     monkeypatch.setattr(
         AnonBurstRateThrottle, "THROTTLE_RATES", {"anon_burst": "3/minute", "anon": "9/hour"}

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from atlas.core.roles import CASEWORKER
 from providers.models import Organization, PendingChange, Service
-from providers.permissions import CASEWORKER
 from tests.factories import (
     CategoryFactory,
     ContactFactory,

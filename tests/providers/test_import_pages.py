@@ -9,10 +9,10 @@ import shapely
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from atlas.core.roles import CASEWORKER
 from atlas.demo import data_dir
 from planning_areas.models import Area, Layer
 from providers.models import Service
-from providers.permissions import CASEWORKER
 from tests.factories import CategoryFactory, TargetGroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

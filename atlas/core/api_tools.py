@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models.functions import JSONObject
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -204,18 +203,6 @@ def _features_schema(schema: dict) -> dict:
     if ref.endswith("List"):
         return {"type": "array", "items": {"$ref": ref[: -len("List")]}}
     return schema.get("properties", {}).get("features", {"type": "array", "items": {}})
-
-
-class JSONBuildObject(JSONObject):
-    """``json_build_object``: like Django's ``JSONObject`` (which builds ``jsonb`` on
-    PostgreSQL) but keeps key order and is about 20 % faster to build and print for
-    whole feature collections (measured with bench/api.py)."""
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        sql, params = super().as_postgresql(compiler, connection, **extra_context)
-        if not sql.startswith("JSONB_BUILD_OBJECT("):
-            raise AssertionError(f"Unexpected SQL for JSONObject: {sql[:40]}")
-        return "JSON_BUILD_OBJECT(" + sql[len("JSONB_BUILD_OBJECT(") :], params
 
 
 def json_depth(value) -> int:

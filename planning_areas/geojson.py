@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.gis.db.models import GeometryField
-from django.contrib.gis.db.models.functions import AsGeoJSON, GeoFunc
 from django.db.models import F, JSONField, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Concat
 
-from atlas.api_tools import JSONBuildObject
-
-COORDINATE_PRECISION = 6
-
-
-class SimplifyPreserveTopology(GeoFunc):
-    """ST_SimplifyPreserveTopology: fewer vertices, never an invalid polygon."""
-
-    function = "ST_SimplifyPreserveTopology"
-    geom_param_pos = (0,)
-
-
-def geometry_json(field: str = "geometry", simplify: float | None = None):
-    expression = (
-        SimplifyPreserveTopology(
-            field, Value(float(simplify)), output_field=GeometryField(srid=4326)
-        )
-        if simplify
-        else F(field)
-    )
-    return Cast(AsGeoJSON(expression, precision=COORDINATE_PRECISION), JSONField())
+from atlas.core.geojson import JSONBuildObject, geometry_json
 
 
 def area_properties(prefix: str = "") -> dict:

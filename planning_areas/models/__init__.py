@@ -1,0 +1,40 @@
+"""Planning areas: layers (Gliederungen), areas (Planungsräume), responsibilities, the
+address index, composed layers and crosswalks. New entities get their own module here."""
+
+from .areas import (
+    AREA_CODE_MAX_LENGTH,
+    Address,
+    AddressQuerySet,
+    Area,
+    AreaQuerySet,
+    Composition,
+    CompositionUnit,
+    Crosswalk,
+    CrosswalkShare,
+    Layer,
+    LayerQuerySet,
+    Responsibility,
+    ResponsibilityQuerySet,
+    Street,
+    StreetQuerySet,
+    is_area_code,
+)
+
+__all__ = [
+    "AREA_CODE_MAX_LENGTH",
+    "Address",
+    "AddressQuerySet",
+    "Area",
+    "AreaQuerySet",
+    "Composition",
+    "CompositionUnit",
+    "Crosswalk",
+    "CrosswalkShare",
+    "Layer",
+    "LayerQuerySet",
+    "Responsibility",
+    "ResponsibilityQuerySet",
+    "Street",
+    "StreetQuerySet",
+    "is_area_code",
+]
