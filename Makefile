@@ -17,9 +17,7 @@ run: setup demo
 	@echo "Serving the atlas on http://localhost:$(PORT)/ (admin: http://localhost:$(PORT)/admin/)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-test: setup
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+test: setup lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -60,9 +58,11 @@ messages:
 	@if compgen -G "*/locale/*/LC_MESSAGES/*.po" >/dev/null || compgen -G "locale/*/LC_MESSAGES/*.po" >/dev/null; then \
 		$(MANAGE) compilemessages --ignore=.venv --ignore=node_modules -v 0; fi
 
+# lint-imports checks the layering in pyproject.toml ([tool.importlinter]).
 lint: python-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: python-deps
 	$(PY) -m ruff check --fix .
