@@ -24,7 +24,7 @@ from django.utils.text import slugify
 
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import set_area_attributes
-from planning_areas.models import Area, Layer, Responsibility
+from planning_areas.models import Area, Crosswalk, Layer, Responsibility
 from providers.models import (
     Category,
     Contact,
@@ -241,6 +241,44 @@ def load_layers(base: Path, log: Log) -> None:
 # key is 04030417. import_areas rightly refuses the duplicate, so the demo corrects
 # a copy of the file and says so.
 LOR_2006_CORRECTIONS = {("06010102", "040304"): "04030417"}
+
+
+POSTCODES = LayerSpec(
+    "postleitzahlen",
+    "Postleitzahlgebiete",
+    1,
+    None,
+    "berlin-plz-ortsteile-shp/plz.shp",
+    "plz",
+    "plz",
+    "",
+)
+POSTCODE_SOURCE = "Geoportal Berlin / Postleitzahlen (re_postleit)"
+
+
+def load_postcode_areas(base: Path, log: Log) -> None:
+    """Postcode areas, a layer that does not nest with the LOR (for crosswalks).
+
+    The published file holds postcode 14193 as two polygons; import_areas rightly
+    refuses duplicate codes, so the demo merges them in a copy and says so.
+    """
+    frame = gpd.read_file(base / POSTCODES.path, engine="pyogrio")
+    merged = frame.dissolve(by="plz", as_index=False)[["plz", "geometry"]]
+    log(f"Postcodes: {len(frame) - len(merged)} split postcode areas merged in a copy")
+    with tempfile.TemporaryDirectory(prefix="atlas-plz-") as tmp:
+        target = Path(tmp) / "plz.geojson"
+        merged.to_file(target, driver="GeoJSON", engine="pyogrio")
+        _import_areas(
+            target,
+            log,
+            layer=POSTCODES.slug,
+            layer_name=POSTCODES.name,
+            level=POSTCODES.level,
+            code_field=POSTCODES.code_field,
+            name_field=POSTCODES.name_field,
+            source=POSTCODE_SOURCE,
+            licence="dl-de/by-2-0",
+        )
 
 
 def _corrected_lor_2006(path: Path, regions_path: Path, tmp: Path, log: Log) -> Path:
@@ -700,9 +738,27 @@ def load_addresses(base: Path, log: Log) -> None:
             log(f"Addresses {path.name}: {report}")
 
 
+DEMO_CROSSWALKS = [
+    ("planungsraeume-2021", "planungsraeume-2006"),
+    ("planungsraeume-2021", "postleitzahlen"),
+]
+
+
+def load_crosswalks(log: Log) -> None:
+    """The crosswalks the demo shows figures along (only built when missing)."""
+    for source, target in DEMO_CROSSWALKS:
+        if Crosswalk.objects.filter(source_layer__slug=source, target_layer__slug=target).exists():
+            continue
+        out = io.StringIO()
+        call_command("build_crosswalk", "--from", source, "--to", target, "--commit", stdout=out)
+        for line in out.getvalue().splitlines():
+            log(line)
+
+
 def load_all(log: Log = print, *, addresses: bool = True) -> None:
     base = data_dir()
     load_layers(base, log)
+    load_postcode_areas(base, log)
     load_taxonomies(log)
     facilities = []
     for label, reader in (
@@ -717,3 +773,6 @@ def load_all(log: Log = print, *, addresses: bool = True) -> None:
     load_demo_contacts(log)
     if addresses:
         load_addresses(base, log)
+        # Only with the addresses: the postcode crosswalk is counted from them, and
+        # the test set-ups that skip addresses need not pay for the intersections.
+        load_crosswalks(log)

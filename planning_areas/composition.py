@@ -19,6 +19,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from .crosswalks import refresh_crosswalks
 from .models import Area, Composition, CompositionUnit, Layer
 from .signals import areas_changed
 
@@ -388,9 +389,10 @@ def compose_layer(
     if not report.areas:
         raise CompositionError(_("The mapping assigns no base unit of this layer."))
     with transaction.atomic():
-        _write(base_layer, report, existing, layer_slug, layer_name, is_draft, note)
+        layer = _write(base_layer, report, existing, layer_slug, layer_name, is_draft, note)
+        refresh_crosswalks(layer)
     report.committed = True
-    areas_changed.send(sender=Layer, layer=Layer.objects.get(slug=layer_slug))
+    areas_changed.send(sender=Layer, layer=layer)
     return report
 
 
@@ -402,7 +404,7 @@ def _write(
     name: str | None,
     is_draft: bool,
     note: str,
-) -> None:
+) -> Layer:
     parent_layer = Layer.objects.get(slug=report.parent_layer) if report.parent_layer else None
     level = parent_layer.level + 1 if parent_layer else max(1, base_layer.level - 1)
     if layer is None:
@@ -466,6 +468,7 @@ def _write(
         for a in report.areas
         for b in a.base_codes
     )
+    return layer
 
 
 def mapping_rows(composition: Composition) -> list[MappingRow]:

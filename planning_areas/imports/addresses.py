@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from ..address_search import district_names, street_key
+from ..crosswalks import refresh_all_crosswalks
 from ..models import Address, Area, Layer, Street
 from .reading import ImportFileError, read_table
 
@@ -374,6 +375,9 @@ def import_addresses(
         report.with_area = int(rows["code"].ne("").sum())
         if commit:
             report.committed = True
+            if report.created or report.updated:
+                # Crosswalks count addresses: recompute them in the same transaction.
+                refresh_all_crosswalks()
         else:
             transaction.set_rollback(True)
     if commit:

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..composition import rebuild_compositions
+from ..crosswalks import refresh_crosswalks
 from ..models import Area, Layer
 from ..signals import areas_changed
 from .reading import ImportFileError, read_geo_file
@@ -30,6 +31,7 @@ class AreaImportReport:
     repaired: list[str] = field(default_factory=list)
     locations_linked: int | None = None
     rebuilt_layers: list[str] = field(default_factory=list)
+    crosswalks_refreshed: int = 0
     layer_created: bool = False
     previous_edition: str | None = None
     committed: bool = False
@@ -79,6 +81,8 @@ class AreaImportReport:
                 _("Composed layers rebuilt: %(layers)s")
                 % {"layers": ", ".join(self.rebuilt_layers)}
             )
+        if self.crosswalks_refreshed:
+            lines.append(_("Crosswalks recomputed: %(n)d") % {"n": self.crosswalks_refreshed})
         if not self.committed:
             lines.append(_("Dry run: nothing was written. Pass --commit to import."))
         return lines
@@ -286,6 +290,7 @@ def import_areas(
             report.rebuilt_layers = [
                 r.layer for r in rebuild_compositions(layer, previous_edition=previous_edition)
             ]
+            report.crosswalks_refreshed = len(refresh_crosswalks(layer))
     report.committed = True
     return report
 
