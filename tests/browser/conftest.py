@@ -28,6 +28,10 @@ def stub_tiles(settings):
 
 
 def _context(chromium, live_server, **options):
+    # Playwright's own helpers (wait_for_function with a string, axe's script tag) are not page
+    # code, but the CSP would block them; test_hostile_names checks the CSP with a context
+    # that honours it.
+    options.setdefault("bypass_csp", True)
     options.setdefault("locale", "de-DE")
     options.setdefault("viewport", {"width": 1280, "height": 800})
     context = chromium.new_context(base_url=live_server.url, **options)
@@ -40,6 +44,14 @@ def _context(chromium, live_server, **options):
 def browser_context(chromium, live_server):
     """A fresh browser profile (German, desktop size) that can only reach the live server."""
     context = _context(chromium, live_server)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def strict_context(chromium, live_server):
+    """Like ``browser_context``, but the browser enforces the site's CSP."""
+    context = _context(chromium, live_server, bypass_csp=False)
     yield context
     context.close()
 

@@ -1,9 +1,7 @@
 """The lookup page in headless Chromium: type, pick a suggestion, see areas and contacts."""
 
-import base64
 import datetime
 import json
-import os
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -22,19 +20,8 @@ from tests.factories import (
     square,
 )
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test
-# itself are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
+# The shared browser fixtures (tests/browser/conftest.py): one Chromium per session.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("ATLAS_CHROMIUM", "/usr/bin/chromium")
-# A 1×1 transparent PNG answers every tile request: the test never needs the network.
-TILE = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
 
 
 @pytest.fixture
@@ -78,31 +65,6 @@ def berlin_block():
         locations=[LocationFactory(point=Point(13.4301, 52.4821, srid=4326))],
     )
     return block
-
-
-@pytest.fixture
-def page(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(locale="de-DE")
-        context.route(
-            lambda url: not url.startswith(live_server.url),
-            lambda route: route.fulfill(status=200, content_type="image/png", body=TILE),
-        )
-        yield context.new_page()
-        browser.close()
 
 
 def _log_in(page, live_server):

@@ -1,13 +1,9 @@
 // The planning-area layer switcher: outlines of one layer, each clickable to list what is inside.
 
+import { element, textElement } from "./safe-content.js";
+
 const STYLE = { color: "#1d3557", weight: 1.5, opacity: 0.8, fillColor: "#1d3557", fillOpacity: 0.06 };
 const HOVER = { weight: 3, fillOpacity: 0.15 };
-
-function escapeHtml(text) {
-  const span = document.createElement("span");
-  span.textContent = text;
-  return span.innerHTML;
-}
 
 export function createAreaLayer(map, config, onFilterArea) {
   let current = null;
@@ -32,11 +28,19 @@ export function createAreaLayer(map, config, onFilterArea) {
       onEachFeature: (feature, layer) => {
         const p = feature.properties;
         const count = config.messages.areaServices.replace("%(count)s", p.services);
-        layer.bindTooltip(escapeHtml(p.name), { sticky: true });
+        layer.bindTooltip(textElement("span", p.name), { sticky: true });
+        const link = textElement("a", config.messages.areaList, "popup-link");
+        link.href = p.url;
+        const filter = textElement("button", config.messages.areaFilter, "link-button");
+        filter.type = "button";
+        filter.dataset.area = String(feature.id);
         layer.bindPopup(
-          `<div class="popup"><h2 class="popup-title">${escapeHtml(p.name)}</h2><p>${count}</p>` +
-            `<p><a class="popup-link" href="${p.url}">${config.messages.areaList}</a></p>` +
-            `<p><button type="button" class="link-button" data-area="${feature.id}">${config.messages.areaFilter}</button></p></div>`,
+          element("div", [
+            textElement("h2", p.name, "popup-title"),
+            textElement("p", count),
+            element("p", [link]),
+            element("p", [filter]),
+          ], { class: "popup" }),
         );
         layer.on("mouseover", () => layer.setStyle(HOVER));
         layer.on("mouseout", () => layer.setStyle(STYLE));

@@ -1,6 +1,8 @@
 // Service markers: compact points from the server, clustered by Leaflet.markercluster,
 // each marker and cluster coloured by category.
 
+import { element, textElement } from "./safe-content.js";
+
 const FALLBACK_COLOUR = "#5f6b7a";
 
 export function createClusterLayer(categoriesById, messages) {
@@ -47,25 +49,32 @@ function clusterIcon(cluster, categoriesById, messages) {
   }
   const size = count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 46 : 52;
   const label = messages.cluster.replace("%(count)s", count);
-  return L.divIcon({
-    className: "cluster",
-    iconSize: L.point(size, size),
-    html: `<span class="cluster-ring" style="background: conic-gradient(${stops.join(", ")})"><span class="cluster-count" aria-hidden="true">${count}</span><span class="visually-hidden">${label}</span></span>`,
+  // Styles are set through the DOM, not as style attributes in HTML, which the CSP refuses.
+  const countElement = textElement("span", count, "cluster-count");
+  countElement.setAttribute("aria-hidden", "true");
+  const ring = element("span", [countElement, textElement("span", label, "visually-hidden")], {
+    class: "cluster-ring",
   });
+  ring.style.background = `conic-gradient(${stops.join(", ")})`;
+  return L.divIcon({ className: "cluster", iconSize: L.point(size, size), html: ring });
 }
 
 const iconCache = new Map();
 
+// A divIcon whose dot gets its colour through the DOM (a fresh element per marker: one DOM
+// node cannot sit in several markers).
+const ServiceIcon = L.DivIcon.extend({
+  createIcon(oldIcon) {
+    const dot = document.createElement("span");
+    dot.style.background = this.options.colour;
+    this.options.html = dot;
+    return L.DivIcon.prototype.createIcon.call(this, oldIcon);
+  },
+});
+
 function serviceIcon(colour) {
   if (!iconCache.has(colour)) {
-    iconCache.set(
-      colour,
-      L.divIcon({
-        className: "service-marker",
-        iconSize: L.point(22, 22),
-        html: `<span style="background:${colour}"></span>`,
-      }),
-    );
+    iconCache.set(colour, new ServiceIcon({ className: "service-marker", iconSize: L.point(22, 22), colour }));
   }
   return iconCache.get(colour);
 }
@@ -116,7 +125,7 @@ export function bindPopups(layer, popupUrl, messages) {
     const marker = event.layer;
     const id = marker.options.serviceId;
     if (!marker.getPopup()) {
-      marker.bindPopup(`<p>${messages.popupLoading}</p>`, { maxWidth: 280, autoPanPadding: [24, 24] });
+      marker.bindPopup(textElement("p", messages.popupLoading), { maxWidth: 280, autoPanPadding: [24, 24] });
     }
     marker.openPopup();
     if (marker.options.popupLoaded) return focusPopup(marker);

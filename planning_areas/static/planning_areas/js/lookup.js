@@ -1,6 +1,8 @@
 // Search as you type and map clicks for the caseworker lookup page.
 // The page works without this script: the form posts the typed address.
 
+import { textElement } from "../../atlas/js/safe-content.js";
+
 const config = JSON.parse(document.getElementById("lookup-config").textContent);
 const result = JSON.parse(document.getElementById("lookup-result").textContent);
 const outline = JSON.parse(document.getElementById("lookup-outline").textContent);
@@ -140,12 +142,12 @@ if (outline) {
 if (result && result.point) {
   const here = [result.point.lat, result.point.lon];
   L.circleMarker(here, { radius: 8, color: "#e31a1c", fillOpacity: 0.9 })
-    .bindTooltip(result.address ? result.address.label : config.strings.point)
+    .bindTooltip(textElement("span", result.address ? result.address.label : config.strings.point))
     .addTo(map);
   if (!outline) map.setView(here, 15);
   for (const service of result.services || []) {
     L.circleMarker([service.location.lat, service.location.lon], { radius: 5, color: "#33a02c" })
-      .bindTooltip(`${service.name} (${service.distance_m} m)`)
+      .bindTooltip(textElement("span", `${service.name} (${service.distance_m} m)`))
       .addTo(map);
   }
 }
