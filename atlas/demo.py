@@ -24,6 +24,7 @@ from django.utils.text import slugify
 
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import set_area_attributes
+from planning_areas.imports.indicators import import_indicators
 from planning_areas.models import Area, Crosswalk, Layer, Responsibility
 from providers.models import (
     Category,
@@ -143,43 +144,35 @@ PARENT_PREFIX = {
     "planungsraeume-2006": 6,
 }
 
-MSS_INDICATORS = {
-    "Status Index verb": "mss_status",
-    "Dynamics Index verb": "mss_dynamics",
-    "Child Poverty Percent": "child_poverty_percent",
-    "Unemployment Percent": "unemployment_percent",
-    "Single Parents": "single_parents_percent",
-}
+# Indicator tables of the demo: (file under the data folder, layer, code column, mapping).
+# The mappings lie in fixtures/indicators/; a municipality profile lists the same.
+INDICATOR_FILES = [
+    (f"population-lor/{spec.population_file}", spec.slug, "id", "berlin-population-2024.toml")
+    for spec in LAYERS
+] + [("population-lor/mss_2021_easy.csv", "planungsraeume-2021", "PLR_ID", "berlin-mss-2021.toml")]
+
+
+def indicator_mapping_dir() -> Path:
+    return settings.BASE_DIR / "fixtures" / "indicators"
 
 
 def _population(path: Path) -> dict[str, dict]:
-    """Population and the 0–18 count per area code from an Einwohnerregister CSV."""
+    """Inhabitants per area code from an Einwohnerregister CSV (the Area.population field)."""
     frame = pd.read_csv(path, dtype={"id": str})
-    result = {}
-    for row in frame.itertuples(index=False):
-        under_18 = int(
-            row.inhabitants_age_below_6 + row.inhabitants_age_6_15 + row.inhabitants_age_15_18
+    return {row.id: {"population": int(row.inhabitants)} for row in frame.itertuples(index=False)}
+
+
+def load_indicators(base: Path, log: Log) -> None:
+    """Run the indicator import (the one of ``manage.py import_indicators``) for every table."""
+    for name, layer, code_field, mapping in INDICATOR_FILES:
+        report = import_indicators(
+            base / name,
+            layer=layer,
+            code_field=code_field,
+            mapping=indicator_mapping_dir() / mapping,
+            commit=True,
         )
-        result[row.id] = {
-            "population": int(row.inhabitants),
-            "indicators": {
-                "inhabitants_under_18": under_18,
-                "inhabitants_foreigners": int(row.inhabitants_foreigners),
-                "population_date": "2024-12-31",
-            },
-        }
-    return result
-
-
-def _social_monitoring(path: Path) -> dict[str, dict]:
-    frame = pd.read_csv(path, dtype={"PLR_ID": str})
-    result = {}
-    for row in frame.to_dict("records"):
-        values = {
-            key: row[column] for column, key in MSS_INDICATORS.items() if pd.notna(row[column])
-        }
-        result[row["PLR_ID"]] = values
-    return result
+        log(f"Indicators {Path(name).name}: {report}")
 
 
 def _import_areas(path: Path, log: Log, **options) -> None:
@@ -207,13 +200,8 @@ def load_layers(base: Path, log: Log) -> None:
             licence=LOR_LICENCE,
         )
         attributes = _population(base / "population-lor" / spec.population_file)
-        if spec.slug == "planungsraeume-2021":
-            for code, values in _social_monitoring(
-                base / "population-lor" / "mss_2021_easy.csv"
-            ).items():
-                attributes.setdefault(code, {"indicators": {}})["indicators"].update(values)
         changed = set_area_attributes(Layer.objects.get(slug=spec.slug), attributes)
-        log(f"  population and indicators: {changed} changed")
+        log(f"  population: {changed} changed")
     with tempfile.TemporaryDirectory(prefix="atlas-lor2006-") as tmp:
         regions = base / LAYERS_2006[0].path
         planning_areas = _corrected_lor_2006(base / LAYERS_2006[1].path, regions, Path(tmp), log)
@@ -759,6 +747,7 @@ def load_all(log: Log = print, *, addresses: bool = True) -> None:
     base = data_dir()
     load_layers(base, log)
     load_postcode_areas(base, log)
+    load_indicators(base, log)
     load_taxonomies(log)
     facilities = []
     for label, reader in (

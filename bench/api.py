@@ -361,7 +361,14 @@ def sql_point(cursor, lon, lat):
             'type', 'Feature', 'id', a.id, 'geometry', NULL,
             'properties', json_build_object('id', a.id, 'layer', y.slug, 'code', a.code,
                 'key', y.slug || ':' || a.code, 'name', a.name, 'parent', a.parent_id,
-                'population', a.population, 'indicators', a.indicators))
+                'population', a.population, 'indicators', (
+                    SELECT coalesce(jsonb_object_agg(i.slug, v.value), '{}')
+                    FROM planning_areas_indicatorvalue v
+                    JOIN planning_areas_indicator i ON i.id = v.indicator_id
+                    WHERE v.area_id = a.id AND NOT EXISTS (
+                        SELECT 1 FROM planning_areas_indicatorvalue w
+                        WHERE w.area_id = v.area_id AND w.indicator_id = v.indicator_id
+                          AND w.period > v.period))))
         FROM planning_areas_area a JOIN planning_areas_layer y ON y.id = a.layer_id
         WHERE ST_Covers(a.geometry, ST_SetSRID(ST_MakePoint(%s, %s), 4326))
           AND (y.valid_from IS NULL OR y.valid_from <= current_date)

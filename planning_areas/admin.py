@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from atlas.core.admin import RulesPermissionMixin
 from providers.admin import ScopedAdmin
 
 from .admin_base import AtlasGeoAdmin
-from .models import Area, Layer, Responsibility
+from .models import Area, Indicator, Layer, Responsibility
 
 
 @admin.register(Layer)
@@ -64,3 +65,14 @@ class ResponsibilityAdmin(ScopedAdmin):
     list_select_related = ["contact", "area", "category"]
     search_fields = ["contact__name", "area__name", "area__code"]
     autocomplete_fields = ["contact", "area", "category"]
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(RulesPermissionMixin, admin.ModelAdmin):
+    """Indicators are described here; their values come by ``import_indicators``."""
+
+    list_display = ["name", "slug", "unit", "aggregation", "polarity", "reference_date"]
+    list_filter = ["aggregation", "polarity"]
+    search_fields = ["name", "slug"]
+    autocomplete_fields = ["weight", "numerator", "denominator"]
+    prepopulated_fields = {"slug": ["name"]}

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
-from django.db.models import F, JSONField, QuerySet, TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Aggregate, F, JSONField, OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from atlas.core.geojson import JSONBuildObject, geometry_json
+
+from .models import IndicatorValue
+
+
+class JSONObjectAgg(Aggregate):
+    """``jsonb_object_agg(key, value)``: one JSON object from key/value rows."""
+
+    function = "JSONB_OBJECT_AGG"
+    output_field = JSONField()
+
+
+def latest_indicators(area_ref: str):
+    """``{slug: value}`` of the newest value of each indicator of the area ``area_ref``."""
+    values = (
+        IndicatorValue.objects.latest_per_area()
+        .filter(area_id=OuterRef(area_ref))
+        .values("area_id")
+        .annotate(values=JSONObjectAgg(F("indicator__slug"), F("value")))
+        .values("values")
+    )
+    return Coalesce(Subquery(values, output_field=JSONField()), Value({}, JSONField()))
 
 
 def area_properties(prefix: str = "") -> dict:
@@ -18,7 +39,7 @@ def area_properties(prefix: str = "") -> dict:
         "name": F(f"{p}name"),
         "parent": F(f"{p}parent_id"),
         "population": F(f"{p}population"),
-        "indicators": F(f"{p}indicators"),
+        "indicators": latest_indicators(f"{p}pk"),
     }
 
 

@@ -60,7 +60,7 @@ for model in ("category", "targetgroup"):
     for action in ("add", "change", "delete"):
         rules.add_perm(f"providers.{action}_{model}", can_edit_everything)
 
-for model in ("layer", "area", "responsibility"):
+for model in ("layer", "area", "responsibility", "indicator"):
     rules.add_perm(f"planning_areas.view_{model}", is_staff_reader)
     for action in ("add", "change", "delete"):
         rules.add_perm(f"planning_areas.{action}_{model}", can_edit_everything)

@@ -56,7 +56,10 @@ class AreaPropertiesSerializer(serializers.Serializer):
     name = serializers.CharField()
     parent = serializers.IntegerField(allow_null=True, help_text=_("Id of the parent area."))
     population = serializers.IntegerField(allow_null=True)
-    indicators = serializers.DictField()
+    indicators = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text=_("The newest value of each indicator, by indicator slug."),
+    )
 
 
 class AreaDetailPropertiesSerializer(AreaPropertiesSerializer):

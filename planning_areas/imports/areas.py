@@ -199,7 +199,7 @@ def import_areas(
     Without ``commit`` nothing is written and the report says what would change.
     With it, everything happens in one transaction and the stored area
     membership of every location is recomputed. ``attributes`` maps a code to
-    extra field values (``population``, ``indicators``). An unsaved ``layer``
+    extra field values (e.g. ``population``). An unsaved ``layer``
     is created on commit; ``previous_edition`` is an existing layer that is kept
     (renamed, its validity ended) while ``layer`` takes its slug.
     ``progress`` is called with the number of areas written so far.
@@ -414,7 +414,7 @@ def _layer_differs(layer: Layer) -> bool:
 
 
 def set_area_attributes(layer: Layer, attributes: dict[str, dict]) -> int:
-    """Write extra values (``population``, ``indicators``) onto a layer's areas by code.
+    """Write extra field values (e.g. ``population``) onto a layer's areas by code.
 
     Only areas whose values differ are saved; returns how many were.
     """

@@ -19,6 +19,7 @@ from .areas import (
     StreetQuerySet,
     is_area_code,
 )
+from .indicators import Indicator, IndicatorValue, IndicatorValueQuerySet
 
 __all__ = [
     "AREA_CODE_MAX_LENGTH",
@@ -30,6 +31,9 @@ __all__ = [
     "CompositionUnit",
     "Crosswalk",
     "CrosswalkShare",
+    "Indicator",
+    "IndicatorValue",
+    "IndicatorValueQuerySet",
     "Layer",
     "LayerQuerySet",
     "Responsibility",

@@ -1,4 +1,4 @@
-"""Planning areas: layers (Gliederungen), areas (Planungsräume) and responsibilities."""
+"""Layers (Gliederungen), areas (Planungsräume), responsibilities and the address index."""
 
 from __future__ import annotations
 
@@ -143,12 +143,6 @@ class Area(models.Model):
     )
     geometry = models.MultiPolygonField(_("geometry"), srid=settings.ATLAS_SRID, spatial_index=True)
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
-    indicators = models.JSONField(
-        _("indicators"),
-        default=dict,
-        blank=True,
-        help_text=_("Further figures, e.g. inhabitants under 18 or social-monitoring indices."),
-    )
     history = HistoricalRecords()
 
     objects = AreaQuerySet.as_manager()

@@ -1,13 +1,16 @@
 """The demo loader against the real Berlin open data."""
 
+import csv
 import io
 import re
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Sum
 
-from planning_areas.models import Area, Layer, Responsibility
+from atlas import demo
+from planning_areas.models import Area, Indicator, IndicatorValue, Layer, Responsibility
 from providers.models import Contact, Location, Organization, Service
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +81,46 @@ class TestDemoData:
         assert not plr.filter(population__isnull=True).exists()
         total = sum(plr.values_list("population", flat=True))
         assert total == 3_897_145
-        under_18 = sum(a.indicators["inhabitants_under_18"] for a in plr)
+        under_18 = IndicatorValue.objects.filter(
+            area__layer__slug="planungsraeume-2021",
+            indicator__slug__in=["inhabitants_under_6", "inhabitants_6_15", "inhabitants_15_18"],
+        ).aggregate(total=Sum("value"))["total"]
         assert under_18 == 633_840
         assert (
             Area.objects.get(layer__slug="planungsraeume-2021", code="01100101").population == 3580
         )
+
+    @pytest.mark.parametrize(
+        ("slug", "file"),
+        [
+            ("bezirke", "districts"),
+            ("prognoseraeume-2021", "forecast-areas"),
+            ("bezirksregionen-2021", "district-regions"),
+            ("planungsraeume-2021", "planning-areas"),
+        ],
+    )
+    def test_every_lor_level_carries_the_age_groups_of_its_file(self, slug, file):
+        path = demo.data_dir() / "population-lor" / f"berlin-lor-population-2024-02-t2-{file}.csv"
+        with path.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        totals = IndicatorValue.objects.filter(area__layer__slug=slug).values_list(
+            "indicator__slug"
+        )
+        totals = dict(totals.annotate(total=Sum("value")).values_list("indicator__slug", "total"))
+        assert totals["inhabitants"] == 3_897_145
+        assert totals["inhabitants_under_6"] == sum(int(r["inhabitants_age_below_6"]) for r in rows)
+        assert totals["inhabitants_65_plus"] == sum(
+            int(r["inhabitants_age_above_65"]) for r in rows
+        )
+
+    def test_social_monitoring_indices_keep_their_words(self):
+        status = Indicator.objects.get(slug="mss_status")
+        values = IndicatorValue.objects.filter(indicator=status)
+        assert values.count() == 536  # six Planungsräume have too few residents
+        area = values.get(area__code="01100101")
+        assert status.label(area.value) == "mittel"
+        rate = Indicator.objects.get(slug="child_poverty_percent")
+        assert (rate.aggregation, rate.weight.slug) == ("weighted_mean", "mss_residents")
 
     def test_every_youth_centre_and_kita_lies_in_some_planning_area(self):
         for prefix, expected in (("jfe:", 407), ("kita:", 2880)):
