@@ -388,31 +388,18 @@ def _indicator_fields(spec: IndicatorSpec) -> dict:
 REFERENCES = ("weight", "numerator", "denominator")
 
 
-def import_indicators(
-    path: str | Path,
-    *,
-    layer: Layer | str,
-    code_field: str,
-    mapping: IndicatorMapping | str | Path | None = None,
-    period: datetime.date | None = None,
-    commit: bool = False,
-) -> IndicatorImportReport:
-    """Check the whole file, then (with ``commit``) write indicators and values in one
-    transaction. Raises ``IndicatorImportError`` with every problem found; nothing is
-    written then. The one entry point of the command, the demo and the profiles.
-    """
-    if isinstance(layer, str):
-        found = Layer.objects.filter(slug=layer).first()
-        if found is None:
-            raise IndicatorImportError(
-                [_("The layer “%(slug)s” does not exist.") % {"slug": _short(layer)}]
-            )
-        layer = found
-    if mapping is not None and not isinstance(mapping, IndicatorMapping):
-        mapping = read_mapping(mapping)
-    table = read_table(path)
-    report = IndicatorImportReport(layer=layer.slug, rows=len(table.rows))
-    errors: list[str] = []
+def _layer(layer: Layer | str) -> Layer:
+    if isinstance(layer, Layer):
+        return layer
+    found = Layer.objects.filter(slug=layer).first()
+    if found is None:
+        raise IndicatorImportError(
+            [_("The layer “%(slug)s” does not exist.") % {"slug": _short(layer)}]
+        )
+    return found
+
+
+def _check_code_column(table: Table, code_field: str) -> None:
     if code_field not in table.columns:
         raise IndicatorImportError(
             [
@@ -423,18 +410,17 @@ def import_indicators(
                 }
             ]
         )
-    if mapping is not None:
-        specs = mapping.indicators
-        period = period or mapping.period
-        missing = [s.column for s in specs if s.column not in table.columns]
-        if missing:
-            errors.append(
-                _("Columns of the mapping missing from the file: %(columns)s")
-                % {"columns": ", ".join(_short(c) for c in missing)}
-            )
-        used = {s.column for s in specs} | {code_field}
-        report.ignored_columns = [c for c in table.columns if c not in used]
-    else:
+
+
+def _choose_specs(
+    table: Table,
+    code_field: str,
+    mapping: IndicatorMapping | None,
+    report: IndicatorImportReport,
+    errors: list[str],
+) -> list[IndicatorSpec]:
+    """The indicators to import: the mapping's, else the columns named like indicators."""
+    if mapping is None:
         specs, report.ignored_columns = _specs_without_mapping(table, code_field)
         if not specs:
             errors.append(
@@ -443,7 +429,22 @@ def import_indicators(
                     "(--mapping FILE.toml) that describes the indicators."
                 )
             )
-    existing = {i.slug: i for i in Indicator.objects.all()}
+        return specs
+    specs = mapping.indicators
+    missing = [s.column for s in specs if s.column not in table.columns]
+    if missing:
+        errors.append(
+            _("Columns of the mapping missing from the file: %(columns)s")
+            % {"columns": ", ".join(_short(c) for c in missing)}
+        )
+    used = {s.column for s in specs} | {code_field}
+    report.ignored_columns = [c for c in table.columns if c not in used]
+    return specs
+
+
+def _check_references(
+    specs: list[IndicatorSpec], existing: dict[str, Indicator], errors: list[str]
+) -> None:
     defined = {s.slug for s in specs}
     for spec in specs:
         for ref in REFERENCES:
@@ -457,10 +458,19 @@ def import_indicators(
                 errors.append(
                     _("indicators.%(slug)s cannot be computed from itself.") % {"slug": spec.slug}
                 )
+
+
+def _periods(
+    specs: list[IndicatorSpec],
+    period: datetime.date | None,
+    existing: dict[str, Indicator],
+    errors: list[str],
+) -> dict[str, datetime.date | None]:
+    """The period of each indicator's values: given, else its reference date."""
     periods = {}
     for spec in specs:
         chosen = period or spec.reference_date
-        if chosen is None and spec.slug in existing and mapping is None:
+        if chosen is None and spec.slug in existing:
             chosen = existing[spec.slug].reference_date
         if chosen is None:
             errors.append(
@@ -471,27 +481,33 @@ def import_indicators(
                 % {"slug": spec.slug}
             )
         periods[spec.slug] = chosen
-    areas = _resolve_codes(table, layer, code_field, errors)
+    return periods
 
+
+def _read_values(
+    table: Table,
+    specs: list[IndicatorSpec],
+    areas: dict[int, int],
+    report: IndicatorImportReport,
+    errors: list[str],
+) -> dict[tuple[str, int], float]:
+    """(indicator slug, area id) → value for every filled cell; bad cells go to ``errors``."""
     values: dict[tuple[str, int], float] = {}
     bad_numbers = 0
     for number, cells in table.rows:
         area_id = areas.get(number)
         for spec in specs:
-            if spec.column not in cells:
+            text = cells.get(spec.column)
+            if text is None:
                 continue
             try:
-                value = parse_number(cells[spec.column])
+                value = parse_number(text)
             except ValueError:
                 bad_numbers += 1
                 if bad_numbers <= MAX_ERRORS:
                     errors.append(
                         _("Row %(row)s, column “%(column)s”: “%(value)s” is not a number.")
-                        % {
-                            "row": number,
-                            "column": _short(spec.column),
-                            "value": _short(cells[spec.column]),
-                        }
+                        % {"row": number, "column": _short(spec.column), "value": _short(text)}
                     )
                 continue
             if value is None:
@@ -502,23 +518,26 @@ def import_indicators(
         errors.append(
             _("… and %(n)s more cells that are not numbers.") % {"n": bad_numbers - MAX_ERRORS}
         )
-    if errors:
-        raise IndicatorImportError(errors)
+    return values
 
-    for spec in specs:
-        current = existing.get(spec.slug)
-        if mapping is None:
-            continue
-        if current is None:
-            report.indicators_created.append(spec.slug)
-        elif any(getattr(current, k) != v for k, v in _indicator_fields(spec).items()) or any(
-            getattr(getattr(current, ref), "slug", "") != getattr(spec, ref) for ref in REFERENCES
-        ):
-            report.indicators_changed.append(spec.slug)
+
+def _indicator_differs(current: Indicator, spec: IndicatorSpec) -> bool:
+    return any(getattr(current, k) != v for k, v in _indicator_fields(spec).items()) or any(
+        getattr(getattr(current, ref), "slug", "") != getattr(spec, ref) for ref in REFERENCES
+    )
+
+
+def _plan_values(
+    values: dict[tuple[str, int], float],
+    periods: dict,
+    layer: Layer,
+    report: IndicatorImportReport,
+) -> tuple[list[tuple[str, int, float]], list[tuple[int, float]]]:
+    """Values to create and (pk, value) pairs to change; counts the unchanged ones."""
     stored = {
         (slug, area_id, period_): (pk, value)
         for pk, slug, area_id, period_, value in IndicatorValue.objects.filter(
-            indicator__slug__in=[s.slug for s in specs], area__layer=layer
+            indicator__slug__in={slug for slug, _area in values}, area__layer=layer
         ).values_list("pk", "indicator__slug", "area_id", "period", "value")
     }
     to_create, to_update = [], []
@@ -532,6 +551,43 @@ def import_indicators(
             report.values_unchanged += 1
     report.values_created = len(to_create)
     report.values_changed = len(to_update)
+    return to_create, to_update
+
+
+def import_indicators(
+    path: str | Path,
+    *,
+    layer: Layer | str,
+    code_field: str,
+    mapping: IndicatorMapping | str | Path | None = None,
+    period: datetime.date | None = None,
+    commit: bool = False,
+) -> IndicatorImportReport:
+    """Check the whole file, then (with ``commit``) write indicators and values in one
+    transaction. Raises ``IndicatorImportError`` with every problem found; nothing is
+    written then. The one entry point of the command, the demo and the profiles.
+    """
+    layer = _layer(layer)
+    if mapping is not None and not isinstance(mapping, IndicatorMapping):
+        mapping = read_mapping(mapping)
+    table = read_table(path)
+    _check_code_column(table, code_field)
+    report = IndicatorImportReport(layer=layer.slug, rows=len(table.rows))
+    errors: list[str] = []
+    specs = _choose_specs(table, code_field, mapping, report, errors)
+    existing = {i.slug: i for i in Indicator.objects.select_related(*REFERENCES)}
+    _check_references(specs, existing, errors)
+    periods = _periods(specs, period or (mapping.period if mapping else None), existing, errors)
+    areas = _resolve_codes(table, layer, code_field, errors)
+    values = _read_values(table, specs, areas, report, errors)
+    if errors:
+        raise IndicatorImportError(errors)
+    if mapping is not None:
+        report.indicators_created = [s.slug for s in specs if s.slug not in existing]
+        report.indicators_changed = [
+            s.slug for s in specs if s.slug in existing and _indicator_differs(existing[s.slug], s)
+        ]
+    to_create, to_update = _plan_values(values, periods, layer, report)
     if not commit:
         return report
     with transaction.atomic():
