@@ -384,6 +384,7 @@ class Facility:
     website: str = ""
     min_age: int | None = None
     max_age: int | None = None
+    capacity: int | None = None
     last_verified: datetime.date | None = None
 
 
@@ -416,10 +417,17 @@ def youth_centres(base: Path) -> list[Facility]:
                 description=f"{row['e_art']}." + (f" Plätze: {places}." if places else ""),
                 phone=_text(row["e_tel"]),
                 website=_url(row["e_web"]),
+                capacity=_places(row["e_platz"]),
                 last_verified=datetime.date(2022, 12, 31),
             )
         )
     return result
+
+
+def _places(value) -> int | None:
+    """The ``e_platz`` of a Geoportal row as a whole number, None when it states none."""
+    text = _text(value)
+    return int(float(text)) if text else None
 
 
 def kitas(base: Path) -> list[Facility]:
@@ -453,6 +461,7 @@ def kitas(base: Path) -> list[Facility]:
                 website=_url(row["e_web"]),
                 min_age=0,
                 max_age=6,
+                capacity=_places(row["e_platz"]),
                 last_verified=datetime.date(2022, 12, 31),
             )
         )
@@ -560,6 +569,7 @@ def load_facilities(facilities: list[Facility], log: Log) -> None:
                 "website": f.website[:500],
                 "min_age": f.min_age,
                 "max_age": f.max_age,
+                "capacity": f.capacity,
                 "status": Service.Status.PUBLISHED,
                 "last_verified": f.last_verified,
                 "languages": ["de"],

@@ -233,6 +233,16 @@ class Service(TimeStamped):
     max_age = models.PositiveSmallIntegerField(
         _("maximum age"), null=True, blank=True, validators=[MaxValueValidator(120)]
     )
+    capacity = models.PositiveIntegerField(
+        _("capacity (places)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(1_000_000)],
+        help_text=_(
+            "How many people the service can take at once, e.g. the places of a Kita. "
+            "Leave empty if not known; social monitoring then counts the service, not places."
+        ),
+    )
     languages = ChoiceArrayField(
         models.CharField(max_length=5, choices=Language.choices),
         verbose_name=_("languages"),

@@ -122,6 +122,14 @@ class TestDemoData:
         rate = Indicator.objects.get(slug="child_poverty_percent")
         assert (rate.aggregation, rate.weight.slug) == ("weighted_mean", "mss_residents")
 
+    def test_kita_and_youth_centre_places_add_up_to_the_files_sums(self):
+        kitas = Service.objects.filter(external_id__startswith="kita:")
+        assert kitas.count() == 2880
+        assert kitas.aggregate(places=Sum("capacity"))["places"] == 194_979
+        assert not kitas.filter(capacity__isnull=True).exists()
+        youth = Service.objects.filter(external_id__startswith="jfe:")
+        assert youth.aggregate(places=Sum("capacity"))["places"] == 46_449
+
     def test_every_youth_centre_and_kita_lies_in_some_planning_area(self):
         for prefix, expected in (("jfe:", 407), ("kita:", 2880)):
             locations = Location.objects.filter(external_id__startswith=prefix)
