@@ -6,7 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from planning_areas.api.addresses import AddressSearchView
 from planning_areas.api.lookup import LookupView
 
+from .api_root import ApiRootView
+
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="root"),
     path("addresses/", AddressSearchView.as_view(), name="address-search"),
     path("lookup/", LookupView.as_view(), name="lookup"),
     path("", include("providers.api.urls")),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from leaflet.admin import LeafletGeoAdminMixin
+from django import forms
+from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from atlas.core.admin import RulesPermissionMixin
@@ -10,10 +11,20 @@ from atlas.core.admin import RulesPermissionMixin
 from .map_view import map_view
 
 
+class MapWidget(LeafletAdminWidget):
+    """django-leaflet's admin widget with Leaflet's image folder set before maps are drawn
+    (see the script)."""
+
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["atlas/js/leaflet-image-path.js"])
+
+
 class MapViewMixin(LeafletGeoAdminMixin):
     """django-leaflet map widgets that open on the atlas's own extent (as the public map),
     not on a centre fixed in the settings."""
 
+    widget = MapWidget
     # The admin's map widget is about this large on a laptop screen.
     widget_size_px = (600, 400)
 

@@ -99,7 +99,7 @@ class PointSerializer(serializers.Serializer):
     lon = serializers.FloatField(source="x")
 
 
-class PublicContactSerializer(serializers.Serializer):
+class ResponsibleContactSerializer(serializers.Serializer):
     name = serializers.CharField(source="contact.name")
     role = serializers.CharField(source="contact.role")
     organization = serializers.CharField(source="contact.organization.name")
@@ -115,12 +115,12 @@ class PublicContactSerializer(serializers.Serializer):
     )
 
 
-class InternalContactSerializer(PublicContactSerializer):
+class ResponsibleInternalContactSerializer(ResponsibleContactSerializer):
     visibility = serializers.CharField(source="contact.visibility")
     internal_phone = serializers.CharField(source="contact.internal_phone")
 
 
-class ServiceLocationSerializer(serializers.Serializer):
+class NearbyLocationSerializer(serializers.Serializer):
     name = serializers.CharField()
     address = serializers.CharField()
     lat = serializers.FloatField(source="point.y")
@@ -134,7 +134,7 @@ class NearbyServiceSerializer(serializers.Serializer):
     phone = serializers.CharField(source="service.phone")
     website = serializers.CharField(source="service.website")
     categories = serializers.SerializerMethodField()
-    location = ServiceLocationSerializer()
+    location = NearbyLocationSerializer()
     distance_m = serializers.SerializerMethodField()
 
     def get_categories(self, nearby) -> list[str]:
@@ -158,7 +158,7 @@ class LookupResponseSerializer(serializers.Serializer):
     )
     areas = AreaHitSerializer(many=True)
     missing_layers = LayerRefSerializer(many=True)
-    contacts = PublicContactSerializer(many=True)
+    contacts = ResponsibleContactSerializer(many=True)
     services = NearbyServiceSerializer(many=True)
     messages = serializers.ListField(child=serializers.CharField())
     suggestions = AddressSuggestionSerializer(many=True)
@@ -166,7 +166,9 @@ class LookupResponseSerializer(serializers.Serializer):
 
 def serialize_lookup(result: LookupResult, *, user, match: str, suggestions=()) -> dict:
     contact_serializer = (
-        InternalContactSerializer if can_see_internal_contacts(user) else PublicContactSerializer
+        ResponsibleInternalContactSerializer
+        if can_see_internal_contacts(user)
+        else ResponsibleContactSerializer
     )
     return {
         "match": match,

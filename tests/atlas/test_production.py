@@ -1,0 +1,97 @@
+"""The production path as the README describes it: collectstatic with the manifest storage,
+gunicorn with DJANGO_DEBUG=false, and `check --deploy` with the README's variables."""
+
+import json
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from tests.factories import AreaFactory, LayerFactory, LocationFactory, ServiceFactory, square
+from tests.production import (
+    STATIC_REFERENCE,
+    collect_static,
+    get,
+    gunicorn,
+    manage,
+    production_environment,
+    readme_production_commands,
+    readme_production_variables,
+)
+
+pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("static")
+    collect_static(production_environment(root))
+    return root
+
+
+@pytest.fixture
+def server(static_root):
+    layer = LayerFactory(slug="bezirke", source="Stadt Musterstadt", licence="CC BY 4.0")
+    AreaFactory(layer=layer, code="01", geometry=square(8.40, 48.95, 0.05))
+    ServiceFactory(locations=[LocationFactory(point=Point(8.42, 48.97, srid=4326))])
+    with gunicorn(production_environment(static_root)) as base:
+        yield base
+
+
+def test_the_main_pages_answer_200_under_gunicorn_without_debug(server):
+    for path in ("/", "/liste/", "/api/v1/", "/admin/login/", "/healthz"):
+        status, _, body = get(server + path)
+        assert status == 200, (path, status, body[:500])
+
+
+def test_every_static_file_a_page_names_is_hashed_and_served(server, static_root):
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    hashed = "/static/" + manifest["atlas/vendor/leaflet/leaflet.js"]
+    assert hashed != "/static/atlas/vendor/leaflet/leaflet.js"
+    status, headers, _ = get(server + hashed)
+    assert status == 200
+    assert "max-age=315360000" in headers["Cache-Control"]  # WhiteNoise: immutable
+    for path in ("/", "/admin/login/"):
+        html = get(server + path)[2].decode()
+        references = STATIC_REFERENCE.findall(html)
+        assert hashed in references or path != "/"
+        for reference in references:
+            assert get(server + reference)[0] == 200, (path, reference)
+
+
+def test_the_leaflet_source_maps_are_collected(static_root):
+    for name in ("leaflet/leaflet.js.map", "leaflet.markercluster/leaflet.markercluster.js.map"):
+        assert (static_root / "atlas" / "vendor" / name).is_file()
+
+
+def test_check_deploy_is_clean_with_the_readmes_production_variables(tmp_path):
+    env = production_environment(tmp_path, **readme_production_variables())
+    result = manage(["check", "--deploy", "--fail-level", "WARNING"], env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_the_readmes_production_commands_are_the_ones_tested():
+    commands = readme_production_commands()
+    assert [c[:3] for c in commands[:-1]] == [
+        [".venv/bin/python", "manage.py", "migrate"],
+        [".venv/bin/python", "manage.py", "compilemessages"],
+        [".venv/bin/python", "manage.py", "collectstatic"],
+        [".venv/bin/python", "manage.py", "check"],
+    ]
+    assert commands[-1][:2] == [".venv/bin/gunicorn", "atlas.wsgi:application"]
+
+
+def test_plain_http_is_redirected_to_https_unless_the_proxy_says_https(static_root):
+    variables = readme_production_variables()
+    variables["DJANGO_ALLOWED_HOSTS"] = "127.0.0.1"
+    env = production_environment(static_root, **variables)
+    with gunicorn(env, workers=1) as base:
+        status, headers, _ = get(base + "/liste/")
+        assert status == 301 and headers["Location"].startswith("https://")
+        assert get(base + "/healthz")[0] == 200  # load balancers check over plain HTTP
+        status, headers, _ = get(base + "/liste/", {"X-Forwarded-Proto": "https"})
+        assert status == 200
+        assert headers["Strict-Transport-Security"] == (
+            "max-age=31536000; includeSubDomains; preload"
+        )
