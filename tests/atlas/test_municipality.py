@@ -1,9 +1,11 @@
 """Another municipality's data: nothing it shows says Berlin, everything says its own name."""
 
+import io
 import json
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.core.management import call_command
 
 from providers.hsds import build
 from providers.models import Location
@@ -17,7 +19,6 @@ from tests.factories import (
     StreetFactory,
     square,
 )
-from tests.providers.test_import_services import run, write_csv, write_mapping
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +58,23 @@ def test_a_new_location_takes_the_municipalitys_name(musterstadt):
 
 
 def test_imported_rows_without_a_city_take_the_municipalitys_name(musterstadt, tmp_path):
-    CategoryFactory(slug="jugend", name="Jugend")
-    mapping = write_mapping(tmp_path).read_text().replace('target_groups = ["familien"]', "")
-    run(write_csv(tmp_path), write_mapping(tmp_path, mapping))
-    imported = Location.objects.exclude(name="Haus am Markt")
-    assert set(imported.values_list("city", flat=True)) == {"Musterstadt"}
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        '[columns]\nexternal_id = "Nr"\nname = "Name"\norganization = "Träger"\n'
+        'street = "Straße"\nhouse_number = "Nr_Haus"\nlatitude = "Breite"\n'
+        'longitude = "Länge"\n',
+        encoding="utf-8",
+    )
+    rows = tmp_path / "angebote.csv"
+    rows.write_text(
+        "Nr,Name,Träger,Straße,Nr_Haus,Breite,Länge\n"
+        "1,Jugendtreff Süd,Verein Süd,Marktplatz,2,48.971,8.421\n",
+        encoding="utf-8",
+    )
+    call_command(
+        "import_services", str(rows), mapping=str(mapping), commit=True, stdout=io.StringIO()
+    )
+    assert Location.objects.get(street="Marktplatz", house_number="2").city == "Musterstadt"
 
 
 def test_pages_and_api_answers_never_say_berlin(musterstadt, client, caseworker):
