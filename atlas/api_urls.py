@@ -3,8 +3,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from atlas.lookup.api import LookupView
 from planning_areas.api.addresses import AddressSearchView
-from planning_areas.api.lookup import LookupView
 
 from .api_root import ApiRootView
 

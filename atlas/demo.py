@@ -22,10 +22,11 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils.text import slugify
 
+from atlas.lookup.models import Responsibility
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import set_area_attributes
 from planning_areas.imports.indicators import import_indicators
-from planning_areas.models import Area, Crosswalk, Layer, Responsibility
+from planning_areas.models import Area, Crosswalk, Layer
 from providers.models import (
     Category,
     Contact,

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "atlas",
     "providers",
     "planning_areas",
+    "atlas.lookup",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("atlas.api_urls", "api"))),
     path("accounts/", include("atlas.account_urls")),
-    path("", include("planning_areas.urls")),
+    path("", include("atlas.lookup.urls")),
     path("", include("providers.urls")),
     path("", include("atlas.site_urls")),
 ]

@@ -1,11 +1,12 @@
 from django.contrib import admin
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from atlas.core.admin import RulesPermissionMixin
-from providers.admin import ScopedAdmin
 
 from .admin_base import AtlasGeoAdmin
-from .models import Area, Indicator, Layer, Responsibility
+from .imports.views import area_import_view
+from .models import Area, Indicator, Layer
 
 
 @admin.register(Layer)
@@ -20,10 +21,6 @@ class LayerAdmin(AtlasGeoAdmin):
         return obj.areas.count()
 
     def get_urls(self):
-        from django.urls import path
-
-        from .imports.views import area_import_view
-
         return [
             path(
                 "import/",
@@ -34,12 +31,6 @@ class LayerAdmin(AtlasGeoAdmin):
         ]
 
 
-class ResponsibilityInline(admin.TabularInline):
-    model = Responsibility
-    autocomplete_fields = ["contact", "category"]
-    extra = 0
-
-
 @admin.register(Area)
 class AreaAdmin(AtlasGeoAdmin):
     list_display = ["code", "name", "layer", "parent", "population"]
@@ -47,7 +38,6 @@ class AreaAdmin(AtlasGeoAdmin):
     list_select_related = ["layer", "parent"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
-    inlines = [ResponsibilityInline]
 
     def get_queryset(self, request):
         # Only the change form needs the (large) polygons; lists and autocomplete do not.
@@ -56,15 +46,6 @@ class AreaAdmin(AtlasGeoAdmin):
         if not (match and match.url_name.endswith(("_change", "_history", "_simple_history"))):
             qs = qs.defer("geometry")
         return qs
-
-
-@admin.register(Responsibility)
-class ResponsibilityAdmin(ScopedAdmin):
-    list_display = ["contact", "area", "category", "valid_from", "valid_until"]
-    list_filter = ["area__layer", "category"]
-    list_select_related = ["contact", "area", "category"]
-    search_fields = ["contact__name", "area__name", "area__code"]
-    autocomplete_fields = ["contact", "area", "category"]
 
 
 @admin.register(Indicator)

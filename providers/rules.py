@@ -60,13 +60,19 @@ for model in ("category", "targetgroup"):
     for action in ("add", "change", "delete"):
         rules.add_perm(f"providers.{action}_{model}", can_edit_everything)
 
-for model in ("layer", "area", "responsibility", "indicator"):
-    rules.add_perm(f"planning_areas.view_{model}", is_staff_reader)
+for app, model in (
+    ("planning_areas", "layer"),
+    ("planning_areas", "area"),
+    ("planning_areas", "indicator"),
+    ("lookup", "responsibility"),
+):
+    rules.add_perm(f"{app}.view_{model}", is_staff_reader)
     for action in ("add", "change", "delete"):
-        rules.add_perm(f"planning_areas.{action}_{model}", can_edit_everything)
+        rules.add_perm(f"{app}.{action}_{model}", can_edit_everything)
 
 rules.add_perm("providers", is_staff_reader)
 rules.add_perm("planning_areas", is_staff_reader)
+rules.add_perm("lookup", is_staff_reader)
 
 # Editorial workflow: editors review, restore and work through tickets; organisation
 # editors follow their own proposals.

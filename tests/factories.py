@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
+from atlas.lookup.models import Responsibility
 from planning_areas.address_search import street_key
-from planning_areas.models import Address, Area, Layer, Responsibility, Street
+from planning_areas.models import Address, Area, Layer, Street
 from providers.models import (
     Category,
     Contact,

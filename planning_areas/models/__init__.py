@@ -1,5 +1,5 @@
-"""Planning areas: layers (Gliederungen), areas (Planungsräume), responsibilities, the
-address index, composed layers and crosswalks. New entities get their own module here."""
+"""Planning areas: layers (Gliederungen), areas (Planungsräume), the address index,
+composed layers and crosswalks. New entities get their own module here."""
 
 from .areas import (
     AREA_CODE_MAX_LENGTH,
@@ -13,11 +13,10 @@ from .areas import (
     CrosswalkShare,
     Layer,
     LayerQuerySet,
-    Responsibility,
-    ResponsibilityQuerySet,
     Street,
     StreetQuerySet,
     is_area_code,
+    valid_on,
 )
 from .indicators import Indicator, IndicatorValue, IndicatorValueQuerySet
 
@@ -36,9 +35,8 @@ __all__ = [
     "IndicatorValueQuerySet",
     "Layer",
     "LayerQuerySet",
-    "Responsibility",
-    "ResponsibilityQuerySet",
     "Street",
     "StreetQuerySet",
     "is_area_code",
+    "valid_on",
 ]

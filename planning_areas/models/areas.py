@@ -1,4 +1,4 @@
-"""Layers (Gliederungen), areas (Planungsräume), responsibilities and the address index."""
+"""Planning areas: layers (Gliederungen), areas (Planungsräume) and the address index."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
-def _valid_on(day: datetime.date | Expression, prefix: str = "") -> Q:
+def valid_on(day: datetime.date | Expression, prefix: str = "") -> Q:
     """Rows (or, with ``prefix``, related rows) valid on ``day``, a date or a date expression."""
     p = prefix
     return (Q(**{f"{p}valid_from__isnull": True}) | Q(**{f"{p}valid_from__lte": day})) & (
@@ -28,7 +28,7 @@ def _valid_on(day: datetime.date | Expression, prefix: str = "") -> Q:
 class LayerQuerySet(models.QuerySet):
     def current(self, day: datetime.date | None = None) -> LayerQuerySet:
         """Layers valid on ``day`` (today by default)."""
-        return self.filter(_valid_on(day or timezone.localdate()))
+        return self.filter(valid_on(day or timezone.localdate()))
 
 
 class Layer(models.Model):
@@ -99,7 +99,7 @@ class AreaQuerySet(models.QuerySet):
 
     def current(self, day: datetime.date | Expression | None = None) -> AreaQuerySet:
         """Areas of layers valid on ``day`` (today by default; a date or date expression)."""
-        return self.filter(_valid_on(day or timezone.localdate(), prefix="layer__"))
+        return self.filter(valid_on(day or timezone.localdate(), prefix="layer__"))
 
     def by_key(self, layer_slug: str, code: str) -> AreaQuerySet:
         """The area with ``code`` on the layer ``layer_slug`` (none for a malformed code)."""
@@ -179,65 +179,6 @@ class Area(models.Model):
             seen.add(node.pk)
             node = node.parent
         return chain
-
-
-class ResponsibilityQuerySet(models.QuerySet):
-    def current(self, day: datetime.date | None = None) -> ResponsibilityQuerySet:
-        return self.filter(_valid_on(day or timezone.localdate()))
-
-
-class Responsibility(models.Model):
-    """A Zuständigkeit: a contact person responsible for an area, optionally for one category."""
-
-    contact = models.ForeignKey(
-        "providers.Contact",
-        verbose_name=_("contact person"),
-        on_delete=models.CASCADE,
-        related_name="responsibilities",
-    )
-    area = models.ForeignKey(
-        Area,
-        verbose_name=_("planning area"),
-        on_delete=models.CASCADE,
-        related_name="responsibilities",
-    )
-    category = models.ForeignKey(
-        "providers.Category",
-        verbose_name=_("category"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="responsibilities",
-        help_text=_("Leave empty if the person is responsible for everything in the area."),
-    )
-    valid_from = models.DateField(_("valid from"), null=True, blank=True)
-    valid_until = models.DateField(_("valid until"), null=True, blank=True)
-    note = models.CharField(_("note"), max_length=255, blank=True)
-    history = HistoricalRecords()
-
-    objects = ResponsibilityQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("responsibility")
-        verbose_name_plural = _("responsibilities")
-        ordering = ["area__layer__level", "area__code"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(valid_from__isnull=True)
-                | Q(valid_until__isnull=True)
-                | Q(valid_from__lte=models.F("valid_until")),
-                name="responsibility_validity_ordered",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.contact} → {self.area}"
-
-    def clean(self) -> None:
-        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
-            raise ValidationError(
-                {"valid_until": _("The end of validity must not be before its start.")}
-            )
 
 
 class StreetQuerySet(models.QuerySet):

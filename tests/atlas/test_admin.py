@@ -8,7 +8,7 @@ from tests.factories import AreaFactory, LocationFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
-ATLAS_APPS = {"providers", "planning_areas"}
+ATLAS_APPS = {"providers", "planning_areas", "lookup"}
 ATLAS_MODELS = [m for m in admin.site._registry if m._meta.app_label in ATLAS_APPS]
 WORKFLOW_MODELS = {"pendingchange", "servicedeletion", "problemreport"}
 

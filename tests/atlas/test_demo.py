@@ -10,7 +10,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from atlas import demo
-from planning_areas.models import Area, Indicator, IndicatorValue, Layer, Responsibility
+from atlas.lookup.models import Responsibility
+from planning_areas.models import Area, Indicator, IndicatorValue, Layer
 from providers.models import Contact, Location, Organization, Service
 
 pytestmark = pytest.mark.django_db

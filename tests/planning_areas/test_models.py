@@ -4,8 +4,8 @@ import pytest
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 
-from planning_areas.models import Area, Layer, Responsibility
-from tests.factories import AreaFactory, LayerFactory, ResponsibilityFactory, square
+from planning_areas.models import Area, Layer
+from tests.factories import AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +62,3 @@ def test_layer_validity_must_be_ordered():
     )
     with pytest.raises(ValidationError):
         layer.full_clean()
-
-
-def test_current_responsibilities_exclude_ended_ones():
-    active = ResponsibilityFactory()
-    ResponsibilityFactory(valid_until=datetime.date(2020, 1, 1))
-    assert list(Responsibility.objects.current()) == [active]

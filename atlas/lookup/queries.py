@@ -17,9 +17,10 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from planning_areas.models import Address, Area, Layer
 from providers.models import Category, Contact, Location, Service, ServiceAtLocation
 
-from .models import Address, Area, Layer, Responsibility
+from .models import Responsibility
 
 DEFAULT_SERVICE_LIMIT = 10
 MAX_SERVICE_LIMIT = 50

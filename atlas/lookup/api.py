@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,16 +20,16 @@ from planning_areas.address_search import (
     search_addresses,
     street_key,
 )
-from planning_areas.lookup import (
+from planning_areas.api.addresses import AddressSuggestionSerializer
+from providers.models import Category
+
+from .queries import (
     MAX_SERVICE_LIMIT,
     LookupResult,
     find_address,
     lookup_address,
     lookup_point,
 )
-from providers.models import Category
-
-from .addresses import AddressSuggestionSerializer
 
 
 class LookupParameters(serializers.Serializer):
@@ -208,9 +210,6 @@ def run_lookup(params: dict, user) -> dict:
     if params.get("limit"):
         options["limit"] = params["limit"]
     if "lat" in params:
-        from django.conf import settings
-        from django.contrib.gis.geos import Point
-
         point = Point(params["lon"], params["lat"], srid=settings.ATLAS_SRID)
         return serialize_lookup(lookup_point(point, **options), user=user, match="point")
     if "address_id" in params:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from atlas.log_filters import RedactQueryStrings
-from planning_areas.lookup import lookup_address, lookup_point
+from atlas.lookup.queries import lookup_address, lookup_point
 from planning_areas.models import Layer
 from providers.models import Contact
 from tests.factories import (
@@ -326,7 +326,7 @@ def test_searches_and_lookups_write_nothing_to_the_database(client, caseworker, 
     with CaptureQueriesContext(connection) as captured:
         client.get(reverse("api:address-search"), {"q": "Karl-Marx-Str 12"})
         _lookup(client, address="Karl-Marx-Str 12")
-        client.post(reverse("planning_areas:lookup"), {"address": "Karl-Marx-Str 12"})
+        client.post(reverse("lookup:lookup"), {"address": "Karl-Marx-Str 12"})
     writes = [
         q["sql"]
         for q in captured.captured_queries
@@ -354,7 +354,7 @@ def test_request_log_lines_lose_their_query_string():
 
 
 def test_the_page_needs_a_login(client):
-    response = client.get(reverse("planning_areas:lookup"))
+    response = client.get(reverse("lookup:lookup"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
 
@@ -367,7 +367,7 @@ def test_internal_contacts_on_the_page_only_for_those_allowed(
     request, client, contacts, who, sees_internal
 ):
     client.force_login(request.getfixturevalue(who))
-    response = client.post(reverse("planning_areas:lookup"), {"lat": "52.05", "lon": "13.05"})
+    response = client.post(reverse("lookup:lookup"), {"lat": "52.05", "lon": "13.05"})
     assert response.status_code == 200
     html = response.content.decode()
     assert "Hotline Bezirk" in html
@@ -378,7 +378,7 @@ def test_internal_contacts_on_the_page_only_for_those_allowed(
 
 def test_the_page_answers_a_typed_address(client, caseworker, contacts, address):
     client.force_login(caseworker)
-    response = client.post(reverse("planning_areas:lookup"), {"address": "Karl Marx Str 12A"})
+    response = client.post(reverse("lookup:lookup"), {"address": "Karl Marx Str 12A"})
     html = response.content.decode()
     assert "Karl-Marx-Straße 12A, 12043 Neukölln" in html
     assert "01010101" in html
@@ -388,9 +388,7 @@ def test_the_page_answers_a_typed_address(client, caseworker, contacts, address)
 def test_a_clicked_point_gives_the_same_answer_as_the_api(client, caseworker, contacts):
     client.force_login(caseworker)
     api = _lookup(client, lat=52.05, lon=13.05).json()
-    html = client.post(
-        reverse("planning_areas:lookup"), {"lat": "52.05", "lon": "13.05"}
-    ).content.decode()
+    html = client.post(reverse("lookup:lookup"), {"lat": "52.05", "lon": "13.05"}).content.decode()
     for area in api["areas"]:
         assert area["code"] in html
     for contact in api["contacts"]:
@@ -399,16 +397,14 @@ def test_a_clicked_point_gives_the_same_answer_as_the_api(client, caseworker, co
 
 def test_bad_page_input_is_a_polite_400(client, caseworker, areas):
     client.force_login(caseworker)
-    response = client.post(reverse("planning_areas:lookup"), {"address": "x" * 500})
+    response = client.post(reverse("lookup:lookup"), {"address": "x" * 500})
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
 
 
 def test_the_print_layout_hides_internal_parts(client, caseworker, contacts):
     client.force_login(caseworker)
-    html = client.post(
-        reverse("planning_areas:lookup"), {"lat": "52.05", "lon": "13.05"}
-    ).content.decode()
+    html = client.post(reverse("lookup:lookup"), {"lat": "52.05", "lon": "13.05"}).content.decode()
     assert 'class="contact internal"' in html
     assert '<span class="internal">' in html
 

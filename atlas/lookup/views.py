@@ -14,11 +14,11 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
 from atlas.core.roles import can_see_internal_contacts
+from planning_areas.map_view import map_view
+from planning_areas.models import Address, Area
 from providers.models import Category
 
-from .api.lookup import LookupParameters, run_lookup
-from .map_view import map_view
-from .models import Address, Area
+from .api import LookupParameters, run_lookup
 
 FIELDS = ("address", "address_id", "lat", "lon", "category")
 
@@ -102,4 +102,4 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
         if context["result"]:
             context["outline"] = _outline(context["result"])
     status = 400 if context["errors"] else 200
-    return render(request, "planning_areas/lookup.html", context, status=status)
+    return render(request, "lookup/lookup.html", context, status=status)

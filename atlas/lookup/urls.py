@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "planning_areas"
+app_name = "lookup"
 
 urlpatterns = [
     path("lookup/", views.lookup_page, name="lookup"),
