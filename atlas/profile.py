@@ -1,0 +1,462 @@
+"""A municipality profile: one TOML file that says which files make up a city's atlas.
+
+``load_profile`` reads the profile, then runs every step (layers with their
+attributes, the address index, categories and target groups, service files
+through their mappings, demo contacts) inside one transaction: committed with
+``commit``, rolled back otherwise. The dry run therefore runs the very
+statements of the commit and finds every error it would. File paths are
+relative to the profile's ``data`` folder (default: the profile's own folder).
+The format is described in the README ("A new municipality").
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import shapely
+from django.db import transaction
+from django.test import override_settings
+
+from atlas import demo
+from planning_areas.imports.addresses import import_addresses, read_address_file
+from planning_areas.imports.areas import (
+    AreaImportOptions,
+    import_area_file,
+    set_area_attributes,
+)
+from planning_areas.imports.reading import ImportFileError, read_geo_file
+from planning_areas.models import Area, Layer
+from providers.models import Category, TargetGroup
+from providers.service_import import Mapping, ServiceImportError, import_services
+
+Log = Callable[[str], None]
+
+
+class ProfileError(Exception):
+    """The profile or one of its files cannot be loaded; nothing was written."""
+
+
+SECTIONS = {
+    "municipality",
+    "layers",
+    "addresses",
+    "categories",
+    "target_groups",
+    "services",
+    "indicators",
+    "demo_contacts",
+}
+LAYER_KEYS = {
+    "slug",
+    "name",
+    "file",
+    "code_field",
+    "name_field",
+    "level",
+    "parent",
+    "parent_code_field",
+    "parent_code_prefix",
+    "valid_from",
+    "valid_until",
+    "source",
+    "licence",
+    "srid",
+    "encoding",
+    "source_layer",
+    "recode",
+    "attributes",
+}
+
+
+def _unknown(where: str, entry: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise ProfileError(f"{where}: unknown entries {', '.join(unknown)}")
+
+
+def _required(where: str, entry: dict, *keys: str) -> None:
+    missing = [key for key in keys if not entry.get(key)]
+    if missing:
+        raise ProfileError(f"{where}: {', '.join(missing)} missing")
+
+
+@dataclass
+class Profile:
+    """A parsed profile; ``file()`` resolves the paths it names."""
+
+    path: Path
+    data: Path
+    name: str
+    state: str = ""
+    srid: int | None = None
+    layers: list[dict] = field(default_factory=list)
+    addresses: dict | None = None
+    categories: list[dict] = field(default_factory=list)
+    target_groups: list[dict] = field(default_factory=list)
+    services: list[dict] = field(default_factory=list)
+    indicators: list[dict] = field(default_factory=list)
+    demo_contacts: dict | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, *, data: str | Path | None = None) -> Profile:
+        """Read and check a profile; ``data`` overrides the folder its files lie in."""
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ProfileError(f"Profile not found: {path}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{path.name} is not valid TOML: {exc}") from exc
+        _unknown(path.name, raw, SECTIONS)
+        municipality = raw.get("municipality") or {}
+        _unknown("[municipality]", municipality, {"name", "state", "srid", "data"})
+        _required("[municipality]", municipality, "name")
+        base = path.parent / municipality.get("data", ".")
+        profile = cls(
+            path=path,
+            data=Path(data) if data else base,
+            name=str(municipality["name"]),
+            state=str(municipality.get("state", "")),
+            srid=municipality.get("srid"),
+            layers=list(raw.get("layers") or []),
+            addresses=raw.get("addresses"),
+            categories=list(raw.get("categories") or []),
+            target_groups=list(raw.get("target_groups") or []),
+            services=list(raw.get("services") or []),
+            indicators=list(raw.get("indicators") or []),
+            demo_contacts=raw.get("demo_contacts"),
+        )
+        profile.check()
+        return profile
+
+    def check(self) -> None:
+        """Refuse unknown keys and missing files before anything is read."""
+        for number, layer in enumerate(self.layers, start=1):
+            where = f"[[layers]] #{number} ({layer.get('slug', '?')})"
+            _unknown(where, layer, LAYER_KEYS)
+            _required(where, layer, "slug", "name", "file", "code_field", "name_field")
+            self.file(layer["file"], where)
+            for attributes in layer.get("attributes") or []:
+                _unknown(
+                    f"{where} attributes",
+                    attributes,
+                    {"file", "code_field", "population", "indicators", "values"},
+                )
+                _required(f"{where} attributes", attributes, "file", "code_field")
+                self.file(attributes["file"], where)
+        if self.addresses:
+            _unknown("[addresses]", self.addresses, {"files", "layer", "district_layer", "strict"})
+            for entry in self.addresses.get("files") or []:
+                _unknown("[[addresses.files]]", entry, {"file", "fields", "srid", "encoding"})
+                self.file(entry["file"], "[[addresses.files]]")
+        for entry in self.services:
+            _unknown("[[services]]", entry, {"file", "mapping", "keywords", "name_if_empty"})
+            _required("[[services]]", entry, "file", "mapping")
+            self.file(entry["file"], "[[services]]")
+            self.file(entry["mapping"], "[[services]]", relative_to=self.path.parent)
+
+    def file(self, name: str, where: str, *, relative_to: Path | None = None) -> Path:
+        path = (relative_to or self.data) / name
+        if not path.exists():
+            raise ProfileError(f"{where}: file not found: {path}")
+        return path
+
+
+@dataclass
+class Step:
+    name: str
+    lines: list[str]
+    seconds: float
+
+
+@dataclass
+class ProfileReport:
+    profile: str
+    steps: list[Step] = field(default_factory=list)
+    committed: bool = False
+
+    def lines(self) -> list[str]:
+        out = []
+        for step in self.steps:
+            out.append(f"== {step.name} ({step.seconds:.1f} s)")
+            out.extend(f"   {line}" for line in step.lines)
+        total = sum(step.seconds for step in self.steps)
+        out.append(f"{len(self.steps)} steps in {total:.1f} s")
+        out.append(
+            "Committed: everything was written."
+            if self.committed
+            else "Dry run: every step ran and was rolled back. Pass --commit to write."
+        )
+        return out
+
+
+# --- layers -------------------------------------------------------------------------------
+
+
+def _recoded(profile: Profile, layer: dict, path: Path, folder: Path, lines: list[str]) -> Path:
+    """A copy of the file with codes corrected by the area of the parent layer they lie in.
+
+    For published files with a known error: ``{code, inside, to}`` gives the feature
+    coded ``code`` whose interior lies in parent area ``inside`` the code ``to``.
+    """
+    frame = read_geo_file(path, srid=layer.get("srid") or profile.srid)
+    code_column = layer["code_field"]
+    points = frame.geometry.representative_point()
+    changed = 0
+    for fix in layer["recode"]:
+        parent = Area.objects.filter(layer__slug=layer.get("parent"), code=fix["inside"]).first()
+        if parent is None:
+            continue
+        inside = shapely.from_wkb(bytes(parent.geometry.wkb))
+        wrong = (frame[code_column].astype(str) == str(fix["code"])) & points.within(inside)
+        changed += int(wrong.sum())
+        frame.loc[wrong, code_column] = str(fix["to"])
+    if not changed:
+        return path
+    lines.append(f"{changed} published code(s) corrected in a copy of {path.name}")
+    target = folder / f"{path.stem}.geojson"
+    wanted = [layer["code_field"], layer["name_field"], layer.get("parent_code_field")]
+    columns = [c for c in wanted if c] + [frame.geometry.name]
+    target.write_text(frame[columns].to_json(drop_id=True), encoding="utf-8")
+    return target
+
+
+def _attribute_value(row: dict, spec: Any):
+    """A column's value, or the sum of several columns (counts split by age, say)."""
+    if isinstance(spec, list):
+        return int(sum(row[column] for column in spec))
+    value = row[spec]
+    return None if pd.isna(value) else value
+
+
+def _attributes(profile: Profile, layer: dict) -> dict[str, dict]:
+    """Population and indicator values per area code from the layer's attribute tables."""
+    result: dict[str, dict] = {}
+    for spec in layer.get("attributes") or []:
+        frame = pd.read_csv(
+            profile.file(spec["file"], layer["slug"]), dtype={spec["code_field"]: str}
+        )
+        for row in frame.to_dict("records"):
+            entry = result.setdefault(str(row[spec["code_field"]]), {"indicators": {}})
+            if spec.get("population"):
+                entry["population"] = int(row[spec["population"]])
+            for key, column in (spec.get("indicators") or {}).items():
+                value = _attribute_value(row, column)
+                if value is not None:
+                    entry["indicators"][key] = value
+            entry["indicators"].update(spec.get("values") or {})
+    return result
+
+
+def _layer_options(profile: Profile, layer: dict) -> AreaImportOptions:
+    return AreaImportOptions(
+        layer=layer["slug"],
+        layer_name=layer["name"],
+        code_field=layer["code_field"],
+        name_field=layer["name_field"],
+        level=layer.get("level"),
+        parent_layer=layer.get("parent"),
+        parent_code_field=layer.get("parent_code_field"),
+        parent_code_prefix=layer.get("parent_code_prefix"),
+        valid_from=layer.get("valid_from"),
+        valid_until=layer.get("valid_until"),
+        srid=layer.get("srid") or profile.srid,
+        encoding=layer.get("encoding"),
+        source_layer=layer.get("source_layer"),
+        source=layer.get("source"),
+        licence=layer.get("licence"),
+        commit=True,
+    )
+
+
+def load_layer(profile: Profile, layer: dict) -> list[str]:
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="atlas-profile-") as folder:
+        path = profile.file(layer["file"], layer["slug"])
+        if layer.get("recode"):
+            path = _recoded(profile, layer, path, Path(folder), lines)
+        report = import_area_file(path, _layer_options(profile, layer))
+    lines.extend(str(line) for line in report.summary_lines())
+    attributes = _attributes(profile, layer)
+    if attributes:
+        changed = set_area_attributes(Layer.objects.get(slug=layer["slug"]), attributes)
+        lines.append(f"population and indicators: {changed} areas changed")
+    return lines
+
+
+# --- addresses, taxonomies, services ------------------------------------------------------
+
+
+def _layer_named(slug: str | None, where: str) -> Layer | None:
+    if not slug:
+        return None
+    layer = Layer.objects.filter(slug=slug).first()
+    if layer is None:
+        raise ProfileError(f"{where}: layer “{slug}” is neither imported nor in the profile")
+    return layer
+
+
+def load_addresses(profile: Profile) -> list[str]:
+    spec = profile.addresses or {}
+    layer = _layer_named(spec.get("layer"), "[addresses] layer")
+    district_layer = _layer_named(spec.get("district_layer"), "[addresses] district_layer")
+    lines = []
+    for entry in spec.get("files") or []:
+        path = profile.file(entry["file"], "[[addresses.files]]")
+        frame = read_address_file(
+            path,
+            entry.get("fields") or {},
+            srid=entry.get("srid") or profile.srid,
+            encoding=entry.get("encoding"),
+        )
+        report = import_addresses(
+            frame,
+            layer=layer,
+            district_layer=district_layer,
+            source=path.name,
+            strict=bool(spec.get("strict")),
+            commit=True,
+        )
+        lines.append(f"{path.name}: {report}")
+    return lines
+
+
+def load_taxonomies(profile: Profile) -> list[str]:
+    """Categories (parents first, as listed) and target groups; changed only where they differ."""
+    for order, entry in enumerate(profile.categories):
+        _unknown("[[categories]]", entry, {"slug", "name", "parent", "icon", "colour"})
+        _required("[[categories]]", entry, "slug", "name")
+        wanted = {
+            "name": entry["name"],
+            "icon": entry.get("icon", ""),
+            "colour": entry.get("colour", ""),
+            "sort_order": order,
+            "parent": Category.objects.get(slug=entry["parent"]) if entry.get("parent") else None,
+        }
+        current = Category.objects.filter(slug=entry["slug"]).first()
+        if current is None or any(getattr(current, k) != v for k, v in wanted.items()):
+            Category.objects.update_or_create(slug=entry["slug"], defaults=wanted)
+    for order, entry in enumerate(profile.target_groups):
+        _unknown("[[target_groups]]", entry, {"slug", "name"})
+        _required("[[target_groups]]", entry, "slug", "name")
+        current = TargetGroup.objects.filter(slug=entry["slug"]).first()
+        if current is None or (current.name, current.sort_order) != (entry["name"], order):
+            TargetGroup.objects.update_or_create(
+                slug=entry["slug"], defaults={"name": entry["name"], "sort_order": order}
+            )
+    return [f"categories: {Category.objects.count()}, target groups: {TargetGroup.objects.count()}"]
+
+
+def _classified(entry: dict, path: Path, folder: Path) -> Path:
+    """A copy of a source without classification (OpenStreetMap, say) with the columns
+    ``atlas_categories`` and ``atlas_target_groups`` from keyword rules (first match wins),
+    and empty names filled from ``name_if_empty`` (a format over the row and ``category``)."""
+    frame = read_geo_file(path)
+    names = dict(Category.objects.values_list("slug", "name"))
+    categories, groups, filled = [], [], []
+    for row in frame.drop(columns=frame.geometry.name).to_dict("records"):
+        rule = _first_rule(entry.get("keywords") or [], row)
+        categories.append(",".join(rule.get("categories", [])))
+        groups.append(",".join(rule.get("target_groups", [])))
+        name = str(row.get("name") or "").strip() if row.get("name") == row.get("name") else ""
+        if not name and entry.get("name_if_empty"):
+            category = names.get(next(iter(rule.get("categories", [])), ""), "")
+            values = {k: ("" if v != v or v is None else v) for k, v in row.items()}
+            name = entry["name_if_empty"].format(category=category, **values).strip(" ,")
+        filled.append(name)
+    frame["atlas_categories"], frame["atlas_target_groups"] = categories, groups
+    frame["name"] = filled
+    for column in frame.columns.drop(frame.geometry.name):
+        # Whole numbers that a missing value made floats (postcodes, ids) are written whole.
+        if frame[column].dtype.kind == "f" and frame[column].dropna().map(float.is_integer).all():
+            frame[column] = frame[column].map(lambda v: "" if v != v else str(int(v)))
+    target = folder / f"{path.stem}.geojson"
+    target.write_text(frame.to_json(drop_id=True), encoding="utf-8")
+    return target
+
+
+def _first_rule(rules: list[dict], row: dict) -> dict:
+    for rule in rules:
+        text = f"{row.get(rule.get('column', 'name')) or ''} ".lower()
+        if not rule.get("words") or any(word in text for word in rule["words"]):
+            return rule
+    return {}
+
+
+def load_services(profile: Profile, entry: dict) -> list[str]:
+    path = profile.file(entry["file"], "[[services]]")
+    mapping_path = profile.file(entry["mapping"], "[[services]]", relative_to=profile.path.parent)
+    try:
+        mapping = Mapping.load(mapping_path)
+        with tempfile.TemporaryDirectory(prefix="atlas-profile-") as folder:
+            if entry.get("keywords") or entry.get("name_if_empty"):
+                path = _classified(entry, path, Path(folder))
+            report = import_services(path, mapping, commit=True)
+    except ServiceImportError as exc:
+        raise ProfileError(f"{Path(entry['file']).name}: {exc}") from exc
+    lines = [str(line) for line in report.summary_lines() if "Dry run" not in str(line)]
+    if report.rejected:
+        raise ProfileError("\n".join([f"{Path(entry['file']).name}:", *lines]))
+    return lines
+
+
+# --- the whole profile --------------------------------------------------------------------
+
+
+def steps(profile: Profile, *, addresses: bool = True) -> Iterator[tuple[str, Callable[[], list]]]:
+    """The steps of a profile in order: each a name and a function returning report lines."""
+    for layer in profile.layers:
+        yield f"layer {layer['slug']}", lambda layer=layer: load_layer(profile, layer)
+    if profile.categories or profile.target_groups:
+        yield "categories and target groups", lambda: load_taxonomies(profile)
+    if addresses and profile.addresses:
+        # Before the services: rows without coordinates are geocoded against the index.
+        yield "addresses", lambda: load_addresses(profile)
+    for entry in profile.services:
+        yield f"services {Path(entry['file']).name}", lambda e=entry: load_services(profile, e)
+    if profile.indicators:
+        raise ProfileError(
+            "[[indicators]] is not supported yet: import them with the monitoring commands."
+        )
+    if profile.demo_contacts:
+        yield "demo contacts", lambda: demo.load_demo_contacts(profile.demo_contacts)
+
+
+@contextmanager
+def _municipality(profile: Profile) -> Iterator[None]:
+    """Locations and addresses written now name the profile's city and state."""
+    with override_settings(ATLAS_DEFAULT_CITY=profile.name, ATLAS_STATE=profile.state):
+        yield
+
+
+def load_profile(
+    profile: Profile, *, commit: bool = False, addresses: bool = True, log: Log | None = None
+) -> ProfileReport:
+    """Run every step of ``profile`` in one transaction; roll back unless ``commit``."""
+    report = ProfileReport(profile=profile.name)
+    with _municipality(profile), transaction.atomic():
+        for name, run in steps(profile, addresses=addresses):
+            started = time.monotonic()
+            try:
+                lines = run()
+            except (ImportFileError, ServiceImportError) as exc:
+                raise ProfileError(f"{name}: {exc}") from exc
+            step = Step(name, [str(line) for line in lines], time.monotonic() - started)
+            report.steps.append(step)
+            if log:
+                log(f"== {step.name} ({step.seconds:.1f} s)")
+                for line in step.lines:
+                    log(f"   {line}")
+        if commit:
+            report.committed = True
+        else:
+            transaction.set_rollback(True)
+    return report
