@@ -18,22 +18,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import shapely
 from django.db import transaction
 from django.test import override_settings
 
-from atlas import demo
+from atlas.demo_contacts import load_demo_contacts
+from planning_areas.crosswalks import CrosswalkError, build_crosswalk
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import (
     AreaImportOptions,
     import_area_file,
     set_area_attributes,
 )
+from planning_areas.imports.indicators import IndicatorImportError, import_indicators
 from planning_areas.imports.reading import ImportFileError, read_geo_file
-from planning_areas.models import Area, Layer
+from planning_areas.models import Area, Crosswalk, Layer
 from providers.models import Category, TargetGroup
 from providers.service_import import Mapping, ServiceImportError, import_services
 
@@ -52,6 +53,7 @@ SECTIONS = {
     "target_groups",
     "services",
     "indicators",
+    "crosswalks",
     "demo_contacts",
 }
 LAYER_KEYS = {
@@ -72,7 +74,8 @@ LAYER_KEYS = {
     "encoding",
     "source_layer",
     "recode",
-    "attributes",
+    "merge_duplicate_codes",
+    "population",
 }
 
 
@@ -103,6 +106,7 @@ class Profile:
     target_groups: list[dict] = field(default_factory=list)
     services: list[dict] = field(default_factory=list)
     indicators: list[dict] = field(default_factory=list)
+    crosswalks: list[dict] = field(default_factory=list)
     demo_contacts: dict | None = None
 
     @classmethod
@@ -132,6 +136,7 @@ class Profile:
             target_groups=list(raw.get("target_groups") or []),
             services=list(raw.get("services") or []),
             indicators=list(raw.get("indicators") or []),
+            crosswalks=list(raw.get("crosswalks") or []),
             demo_contacts=raw.get("demo_contacts"),
         )
         profile.check()
@@ -144,14 +149,11 @@ class Profile:
             _unknown(where, layer, LAYER_KEYS)
             _required(where, layer, "slug", "name", "file", "code_field", "name_field")
             self.file(layer["file"], where)
-            for attributes in layer.get("attributes") or []:
-                _unknown(
-                    f"{where} attributes",
-                    attributes,
-                    {"file", "code_field", "population", "indicators", "values"},
-                )
-                _required(f"{where} attributes", attributes, "file", "code_field")
-                self.file(attributes["file"], where)
+            population = layer.get("population")
+            if population:
+                _unknown(f"{where} population", population, {"file", "code_field", "column"})
+                _required(f"{where} population", population, "file", "code_field", "column")
+                self.file(population["file"], where)
         if self.addresses:
             _unknown("[addresses]", self.addresses, {"files", "layer", "district_layer", "strict"})
             for entry in self.addresses.get("files") or []:
@@ -162,6 +164,15 @@ class Profile:
             _required("[[services]]", entry, "file", "mapping")
             self.file(entry["file"], "[[services]]")
             self.file(entry["mapping"], "[[services]]", relative_to=self.path.parent)
+        for entry in self.indicators:
+            _unknown("[[indicators]]", entry, {"file", "layer", "code_field", "mapping", "period"})
+            _required("[[indicators]]", entry, "file", "layer", "code_field")
+            self.file(entry["file"], "[[indicators]]")
+            if entry.get("mapping"):
+                self.file(entry["mapping"], "[[indicators]]", relative_to=self.path.parent)
+        for entry in self.crosswalks:
+            _unknown("[[crosswalks]]", entry, {"from", "to"})
+            _required("[[crosswalks]]", entry, "from", "to")
 
     def file(self, name: str, where: str, *, relative_to: Path | None = None) -> Path:
         path = (relative_to or self.data) / name
@@ -229,31 +240,30 @@ def _recoded(profile: Profile, layer: dict, path: Path, folder: Path, lines: lis
     return target
 
 
-def _attribute_value(row: dict, spec: Any):
-    """A column's value, or the sum of several columns (counts split by age, say)."""
-    if isinstance(spec, list):
-        return int(sum(row[column] for column in spec))
-    value = row[spec]
-    return None if pd.isna(value) else value
+def _population(profile: Profile, layer: dict) -> dict[str, dict]:
+    """Inhabitants per area code (the areas' population field) from the layer's table."""
+    spec = layer.get("population")
+    if not spec:
+        return {}
+    path = profile.file(spec["file"], layer["slug"])
+    frame = pd.read_csv(path, dtype={spec["code_field"]: str})
+    return {
+        str(code): {"population": int(value)}
+        for code, value in zip(frame[spec["code_field"]], frame[spec["column"]], strict=True)
+        if pd.notna(value)
+    }
 
 
-def _attributes(profile: Profile, layer: dict) -> dict[str, dict]:
-    """Population and indicator values per area code from the layer's attribute tables."""
-    result: dict[str, dict] = {}
-    for spec in layer.get("attributes") or []:
-        frame = pd.read_csv(
-            profile.file(spec["file"], layer["slug"]), dtype={spec["code_field"]: str}
-        )
-        for row in frame.to_dict("records"):
-            entry = result.setdefault(str(row[spec["code_field"]]), {"indicators": {}})
-            if spec.get("population"):
-                entry["population"] = int(row[spec["population"]])
-            for key, column in (spec.get("indicators") or {}).items():
-                value = _attribute_value(row, column)
-                if value is not None:
-                    entry["indicators"][key] = value
-            entry["indicators"].update(spec.get("values") or {})
-    return result
+def _merged(profile: Profile, layer: dict, path: Path, folder: Path, lines: list[str]) -> Path:
+    """A copy of the file in which features sharing a code are one (multi)polygon."""
+    frame = read_geo_file(path, srid=layer.get("srid") or profile.srid)
+    code = layer["code_field"]
+    columns = list(dict.fromkeys([code, layer["name_field"]]))
+    merged = frame.dissolve(by=code, as_index=False)[[*columns, frame.geometry.name]]
+    lines.append(f"{len(frame) - len(merged)} features sharing a code merged in a copy")
+    target = folder / f"{path.stem}.geojson"
+    target.write_text(merged.to_json(drop_id=True), encoding="utf-8")
+    return target
 
 
 def _layer_options(profile: Profile, layer: dict) -> AreaImportOptions:
@@ -283,12 +293,45 @@ def load_layer(profile: Profile, layer: dict) -> list[str]:
         path = profile.file(layer["file"], layer["slug"])
         if layer.get("recode"):
             path = _recoded(profile, layer, path, Path(folder), lines)
+        if layer.get("merge_duplicate_codes"):
+            path = _merged(profile, layer, path, Path(folder), lines)
         report = import_area_file(path, _layer_options(profile, layer))
     lines.extend(str(line) for line in report.summary_lines())
-    attributes = _attributes(profile, layer)
-    if attributes:
-        changed = set_area_attributes(Layer.objects.get(slug=layer["slug"]), attributes)
-        lines.append(f"population and indicators: {changed} areas changed")
+    population = _population(profile, layer)
+    if population:
+        changed = set_area_attributes(Layer.objects.get(slug=layer["slug"]), population)
+        lines.append(f"population: {changed} areas changed")
+    return lines
+
+
+def load_indicators(profile: Profile, entry: dict) -> list[str]:
+    """One indicator table through ``import_indicators`` (monitoring's importer)."""
+    mapping = entry.get("mapping")
+    report = import_indicators(
+        profile.file(entry["file"], "[[indicators]]"),
+        layer=entry["layer"],
+        code_field=entry["code_field"],
+        mapping=profile.file(mapping, "[[indicators]]", relative_to=profile.path.parent)
+        if mapping
+        else None,
+        period=entry.get("period"),
+        commit=True,
+    )
+    return [str(report)]
+
+
+def load_crosswalks(profile: Profile) -> list[str]:
+    """The crosswalks the profile names, built where they are missing."""
+    lines = []
+    for entry in profile.crosswalks:
+        source = _layer_named(entry["from"], "[[crosswalks]] from")
+        target = _layer_named(entry["to"], "[[crosswalks]] to")
+        if Crosswalk.objects.filter(source_layer=source, target_layer=target).exists():
+            lines.append(f"{source.slug} → {target.slug}: exists")
+            continue
+        lines.append(
+            f"{source.slug} → {target.slug}: {build_crosswalk(source, target, commit=True)}"
+        )
     return lines
 
 
@@ -415,6 +458,9 @@ def steps(profile: Profile, *, addresses: bool = True) -> Iterator[tuple[str, Ca
     """The steps of a profile in order: each a name and a function returning report lines."""
     for layer in profile.layers:
         yield f"layer {layer['slug']}", lambda layer=layer: load_layer(profile, layer)
+    for entry in profile.indicators:
+        name = f"indicators {Path(entry['file']).name} ({entry['layer']})"
+        yield name, lambda e=entry: load_indicators(profile, e)
     if profile.categories or profile.target_groups:
         yield "categories and target groups", lambda: load_taxonomies(profile)
     if addresses and profile.addresses:
@@ -422,12 +468,11 @@ def steps(profile: Profile, *, addresses: bool = True) -> Iterator[tuple[str, Ca
         yield "addresses", lambda: load_addresses(profile)
     for entry in profile.services:
         yield f"services {Path(entry['file']).name}", lambda e=entry: load_services(profile, e)
-    if profile.indicators:
-        raise ProfileError(
-            "[[indicators]] is not supported yet: import them with the monitoring commands."
-        )
     if profile.demo_contacts:
-        yield "demo contacts", lambda: demo.load_demo_contacts(profile.demo_contacts)
+        yield "demo contacts", lambda: load_demo_contacts(profile.demo_contacts)
+    if addresses and profile.crosswalks:
+        # Crosswalks are counted from the addresses: without them they would differ.
+        yield "crosswalks", lambda: load_crosswalks(profile)
 
 
 @contextmanager
@@ -447,7 +492,12 @@ def load_profile(
             started = time.monotonic()
             try:
                 lines = run()
-            except (ImportFileError, ServiceImportError) as exc:
+            except (
+                ImportFileError,
+                ServiceImportError,
+                IndicatorImportError,
+                CrosswalkError,
+            ) as exc:
                 raise ProfileError(f"{name}: {exc}") from exc
             step = Step(name, [str(line) for line in lines], time.monotonic() - started)
             report.steps.append(step)
