@@ -320,6 +320,7 @@ CATEGORIES = [
     ("senioren", "Senior*innen", None, "senior", "#6a3d9a"),
     ("beratung", "Beratung", None, "counselling", "#cab2d6"),
 ]
+CATEGORY_NAMES = {slug: name for slug, name, *_rest in CATEGORIES}
 TARGET_GROUPS = [
     ("kinder", "Kinder"),
     ("jugendliche", "Jugendliche"),
@@ -507,6 +508,12 @@ def community_centres(base: Path) -> list[Facility]:
         if not any(ch.isdigit() for ch in number):
             street, number = _text(row["street"]), ""
         zip_code = row["zip-code"]
+        if not name:
+            # OpenStreetMap knows some centres only by their tag: name them by what and where,
+            # or leave them out (nothing may be stored without a name).
+            if not street:
+                continue
+            name = f"{CATEGORY_NAMES[category]}, {' '.join(p for p in (street, number) if p)}"
         result.append(
             Facility(
                 key=f"osm:{row['id']}",

@@ -21,10 +21,12 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.db import transaction
+from django.db.models import CheckConstraint
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from .geocoding import AddressIndexGeocoder
+from .imports import taxonomy
 from .models import (
     Category,
     Language,
@@ -91,6 +93,7 @@ class Mapping:
     external_id_prefix: str = ""
     organization_id_prefix: str = "traeger:"
     categories: list[dict[str, str]] = field(default_factory=list)
+    target_groups: list[dict[str, str]] = field(default_factory=list)
     drop_invalid: set[str] = field(default_factory=set)
     name: str = ""
 
@@ -120,6 +123,7 @@ class Mapping:
             "external_id_prefix",
             "organization_id_prefix",
             "categories",
+            "target_groups",
             "drop_invalid",
         }
         if unknown_sections:
@@ -159,7 +163,13 @@ class Mapping:
             raise ServiceImportError(
                 _("[source] knows only %(keys)s.") % {"keys": ", ".join(sorted(SOURCE_KEYS))}
             )
-        droppable = {"website", "email", "opening_hours", "organization_website"}
+        droppable = {
+            "website",
+            "email",
+            "opening_hours",
+            "organization_website",
+            "organization_email",
+        }
         if set(data.get("drop_invalid") or []) - droppable:
             raise ServiceImportError(
                 _("drop_invalid may name only %(fields)s.")
@@ -177,7 +187,8 @@ class Mapping:
             source=source,
             external_id_prefix=data.get("external_id_prefix", ""),
             organization_id_prefix=data.get("organization_id_prefix", "traeger:"),
-            categories=list(data.get("categories") or []),
+            categories=_entries(data, "categories"),
+            target_groups=_entries(data, "target_groups"),
             drop_invalid=set(data.get("drop_invalid") or []),
             name=name,
         )
@@ -195,6 +206,17 @@ class Mapping:
                 )
                 % {"missing": ", ".join(missing), "have": ", ".join(table.columns)}
             )
+
+
+def _entries(data: dict, section: str) -> list[dict]:
+    entries = data.get(section) or []
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and e.get("slug") for e in entries
+    ):
+        raise ServiceImportError(
+            _("[[%(section)s]] entries need at least a slug and a name.") % {"section": section}
+        )
+    return entries
 
 
 @dataclass
@@ -222,6 +244,7 @@ class ServiceImportReport:
     services: str = ""
     links_changed: int = 0
     categories_created: list[str] = field(default_factory=list)
+    target_groups_created: list[str] = field(default_factory=list)
     new_services: int = 0
     changed_services: int = 0
     unchanged_services: int = 0
@@ -257,6 +280,11 @@ class ServiceImportReport:
         if self.categories_created:
             lines.append(
                 _("Categories created: %(slugs)s") % {"slugs": ", ".join(self.categories_created)}
+            )
+        if self.target_groups_created:
+            lines.append(
+                _("Target groups created: %(slugs)s")
+                % {"slugs": ", ".join(self.target_groups_created)}
             )
         lines.extend(f"  {note}" for note in self.notes[:50])
         if not self.committed:
@@ -306,7 +334,9 @@ class RowReader:
         self.category_slugs = set(Category.objects.values_list("slug", flat=True)) | {
             c["slug"] for c in mapping.categories
         }
-        self.group_slugs = set(TargetGroup.objects.values_list("slug", flat=True))
+        self.group_slugs = set(TargetGroup.objects.values_list("slug", flat=True)) | {
+            g["slug"] for g in mapping.target_groups
+        }
         self.geocoder: AddressIndexGeocoder | None = None
         self.srid = mapping.source.get("srid")
 
@@ -473,13 +503,6 @@ class RowReader:
                 )
 
         point, point_error, note = self.position(row)
-        if dropped:
-            note = "; ".join(
-                [
-                    *([note] if note else []),
-                    _("left empty: %(what)s") % {"what": "; ".join(dropped)},
-                ]
-            )
         if point_error:
             errors.append(point_error)
         wheelchair = self.raw(row, "wheelchair") or Location.Wheelchair.UNKNOWN
@@ -497,6 +520,26 @@ class RowReader:
             "point": point,
             "wheelchair": wheelchair,
         }
+        if not errors:
+            errors.extend(
+                model_errors(Service, service, _("service"), self.mapping.drop_invalid, dropped)
+                + model_errors(
+                    Organization,
+                    organization,
+                    _("organisation"),
+                    # A Träger's broken link is no reason to reject its service (see above).
+                    {"website"}
+                    | {
+                        t.removeprefix("organization_")
+                        for t in self.mapping.drop_invalid
+                        if t.startswith("organization_")
+                    },
+                    dropped,
+                )
+                + model_errors(Location, location, _("location"), set(), dropped)
+            )
+            if dropped:
+                note = _note_dropped(note, dropped)
         if errors:
             return None, errors, key
         return (
@@ -561,6 +604,54 @@ class RowReader:
                 "",
             )
         return Point(lon, lat, srid=settings.ATLAS_SRID), "", ""
+
+
+def _note_dropped(note: str, dropped: list[str]) -> str:
+    return "; ".join(
+        [*([note] if note else []), _("left empty: %(what)s") % {"what": "; ".join(dropped)}]
+    )
+
+
+# Fields the import never sets from a row: keys, links and what the database derives.
+NOT_FROM_ROWS = {"id", "external_id", "organization", "search_vector", "created", "modified"}
+
+
+def model_errors(model, values: dict, label: str, droppable: set[str], dropped: list[str]) -> list:
+    """What the model itself says of ``values`` (lengths, validators, choices, checks).
+
+    The same validation the commit's database would apply, run on the dry run: each
+    field's ``clean`` and every ``CheckConstraint``. Uniqueness of external ids is
+    the import's key (an existing id is updated), so unique constraints are left out.
+    A field named in ``droppable`` is emptied instead, and listed in ``dropped``.
+    """
+    instance = model(**values)
+    exclude = {f.name for f in model._meta.fields if f.name not in values} | NOT_FROM_ROWS
+    errors = _field_errors(instance, exclude)
+    for name in list(errors):
+        if name in droppable and not model._meta.get_field(name).null:
+            values[name] = ""
+            setattr(instance, name, "")
+            dropped.append(f"{name}: {' '.join(errors.pop(name))}")
+    messages = [f"{label} {name}: {' '.join(texts)}" for name, texts in sorted(errors.items())]
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, CheckConstraint) and not errors:
+            try:
+                constraint.validate(model, instance, exclude=exclude - {"id"})
+            except ValidationError as exc:
+                messages.append(f"{label}: {' '.join(exc.messages)}")
+    return messages
+
+
+def _field_errors(instance, exclude: set[str]) -> dict[str, list[str]]:
+    try:
+        instance.clean_fields(exclude=exclude)
+    except ValidationError as exc:
+        return {name: list(texts) for name, texts in exc.message_dict.items()}
+    for model_field in instance._meta.fields:
+        value = getattr(instance, model_field.attname, None)
+        if model_field.name not in exclude and isinstance(value, str) and "\x00" in value:
+            return {model_field.name: [_("contains a NUL byte")]}
+    return {}
 
 
 Progress = Callable[[int], None]
@@ -631,16 +722,14 @@ def import_services(
             report.changed_services += 1
         else:
             report.unchanged_services += 1
+    taxonomies = _taxonomies(mapping, commit=False)
+    report.categories_created = taxonomies[0].created
+    report.target_groups_created = taxonomies[1].created
     if not commit:
-        report.categories_created = [
-            c["slug"]
-            for c in mapping.categories
-            if not Category.objects.filter(slug=c["slug"]).exists()
-        ]
         return report
     reason = _("import from %(file)s") % {"file": Path(path).name}
     with transaction.atomic():
-        report.categories_created = _create_categories(mapping.categories)
+        _taxonomies(mapping, commit=True)
         _write(prepared, report, user=user, reason=reason)
     report.committed = True
     return report
@@ -667,21 +756,15 @@ def _check_organization_scope(prepared, allowed: set[int], report, first_row) ->
             )
 
 
-def _create_categories(specs: list[dict[str, str]]) -> list[str]:
-    created = []
-    for spec in specs:
-        if Category.objects.filter(slug=spec["slug"]).exists():
-            continue
-        parent = Category.objects.filter(slug=spec.get("parent", "")).first()
-        Category.objects.create(
-            slug=spec["slug"],
-            name=spec.get("name", spec["slug"]),
-            parent=parent,
-            icon=spec.get("icon", ""),
-            colour=spec.get("colour", "#1f78b4"),
+def _taxonomies(mapping: Mapping, *, commit: bool):
+    """The mapping's own categories and target groups, created if missing (never changed)."""
+    try:
+        return (
+            taxonomy.apply(Category, mapping.categories, commit=commit, update=False),
+            taxonomy.apply(TargetGroup, mapping.target_groups, commit=commit, update=False),
         )
-        created.append(spec["slug"])
-    return created
+    except taxonomy.TaxonomyError as exc:
+        raise ServiceImportError(str(exc)) from exc
 
 
 def _write(prepared: dict[str, PreparedRow], report: ServiceImportReport, *, user, reason) -> None:

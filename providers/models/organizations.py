@@ -63,7 +63,10 @@ class Organization(TimeStamped):
                 fields=["external_id"],
                 condition=~Q(external_id=""),
                 name="organization_unique_external_id",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(name__regex=r"\S"), name="organization_name_not_blank"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -305,6 +305,8 @@ class Service(TimeStamped):
                 condition=~Q(external_id=""),
                 name="service_unique_external_id",
             ),
+            # A service without a name is a link without text on every list and map.
+            models.CheckConstraint(condition=Q(name__regex=r"\S"), name="service_name_not_blank"),
             models.CheckConstraint(
                 condition=Q(min_age__isnull=True)
                 | Q(max_age__isnull=True)

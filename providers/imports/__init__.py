@@ -1,0 +1,1 @@
+"""Imports of services, organisations, locations and taxonomies (reading, preparing, writing)."""
