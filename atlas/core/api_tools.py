@@ -13,10 +13,13 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import pagination
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from atlas.core.roles import can_use_lookup
 
 DEFAULT_PAGE_SIZE = 100
 # No document of the API nests deeper than a handful of levels (a GeoJSON polygon: 4).
@@ -236,3 +239,10 @@ class DepthLimitedJSONParser(JSONParser):
                 _("JSON nested deeper than %(depth)d levels.") % {"depth": MAX_JSON_DEPTH}
             )
         return data
+
+
+class LookupUsersOnly(BasePermission):
+    """The caseworker lookup's API (suggestions, lookups), for the same users as its page."""
+
+    def has_permission(self, request, view) -> bool:
+        return can_use_lookup(request.user)

@@ -44,3 +44,10 @@ can_see_internal = is_admin | is_editor | is_caseworker
 
 def can_see_internal_contacts(user) -> bool:
     return can_see_internal(user)
+
+
+# The caseworker lookup (page and its API: address suggestions and lookups) answers with
+# internal contacts and takes addresses of families, so it is for the roles that may read
+# internal contacts: caseworkers, editors and admins; organisation editors and other
+# logged-in users are refused.
+can_use_lookup = can_see_internal

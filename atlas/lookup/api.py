@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.core.api_tools import LookupUsersOnly
 from atlas.core.roles import can_see_internal_contacts
 from planning_areas.address_search import (
     MAX_QUERY_LENGTH,
@@ -240,12 +240,11 @@ def run_lookup(params: dict, user) -> dict:
 class LookupView(APIView):
     """Areas, responsible contacts and nearby services for an address or a point.
 
-    Anonymous callers see public contacts only; caseworkers, editors and admins
-    also see internal contacts with their internal phone numbers. Lookups are
-    not stored or logged.
+    For caseworkers, editors and admins (who also see internal contacts with their
+    internal phone numbers), like the lookup page. Lookups are not stored or logged.
     """
 
-    permission_classes = [AllowAny]
+    permission_classes = [LookupUsersOnly]
 
     @extend_schema(
         parameters=[

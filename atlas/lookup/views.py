@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
-from atlas.core.roles import can_see_internal_contacts
+from atlas.core.roles import can_see_internal_contacts, can_use_lookup
 from planning_areas.map_view import map_view
 from planning_areas.models import Address, Area
 from providers.models import Category
@@ -70,8 +73,21 @@ def _address_placeholder() -> str:
     return _("e.g. %(address)s") % {"address": example.label}
 
 
+def lookup_users_only(view):
+    """Anonymous visitors go to the login page; logged-in users without the role get 403."""
+
+    @login_required
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not can_use_lookup(request.user):
+            raise PermissionDenied(_("The address lookup is for caseworkers."))
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 @never_cache
-@login_required
+@lookup_users_only
 @require_http_methods(["GET", "POST"])
 def lookup_page(request: HttpRequest) -> HttpResponse:
     """Address or point in, areas, responsible contacts and nearby services out.

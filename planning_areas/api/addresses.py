@@ -6,10 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from atlas.core.api_tools import LookupUsersOnly
 from planning_areas.address_search import MAX_QUERY_LENGTH, QueryError, search_addresses
 
 MAX_LIMIT = 20
@@ -66,10 +66,10 @@ class AddressSearchView(APIView):
     Tolerates ``Str.``/``Straße``/``Strasse``, ``ß``/``ss``, umlauts typed as
     ``ae/oe/ue`` or dropped, missing spaces and hyphens, ``12a``/``12 A``, a
     postcode or district anywhere, and small typos. Searches are not stored or
-    logged.
+    logged. For the users of the caseworker lookup only.
     """
 
-    permission_classes = [AllowAny]
+    permission_classes = [LookupUsersOnly]
 
     @extend_schema(
         parameters=[
