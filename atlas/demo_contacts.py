@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.text import slugify
 
-from planning_areas.models import Area, Responsibility
+from atlas.lookup.models import Responsibility
+from planning_areas.models import Area
 from providers.models import Category, Contact, Organization
 from providers.services import upsert_by_key
 
