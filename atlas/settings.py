@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "providers",
     "planning_areas",
     "atlas.lookup",
+    "atlas.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,14 @@ ATLAS_UPLOAD_MAX_AGE_SECONDS = env.int("ATLAS_UPLOAD_MAX_AGE_SECONDS", default=3
 
 # The SRID every geometry is stored in; the API speaks the same (WGS84).
 ATLAS_SRID = 4326
+
+# Social monitoring: the 2SFCA catchment distance, the share of the city median below
+# which an area is a gap, and the indicator whose worse-than-median areas are priorities.
+ATLAS_MONITORING_CATCHMENT_METRES = env.int("ATLAS_MONITORING_CATCHMENT_METRES", default=1000)
+ATLAS_MONITORING_GAP_SHARE = env.float("ATLAS_MONITORING_GAP_SHARE", default=0.75)
+ATLAS_MONITORING_NEED_INDICATOR = env(
+    "ATLAS_MONITORING_NEED_INDICATOR", default="child_poverty_percent"
+)
 # Services whose last verification is older than this are flagged as stale.
 ATLAS_VERIFICATION_MAX_AGE_DAYS = env.int("ATLAS_VERIFICATION_MAX_AGE_DAYS", default=365)
 

@@ -1,0 +1,1 @@
+"""Social monitoring (Sozialmonitoring): coverage, accessibility (2SFCA) and gaps per area."""

@@ -1,0 +1,150 @@
+"""Coverage (Versorgungsquote) per area: services, places, residents of the group, per 1,000.
+
+Computed in PostGIS from the stored location→area links, on any layer: a service
+counts in each area one of its locations lies in; its places are split evenly
+over its locations, so places add up to the city total. Parent areas and the city
+come from the same statement (GROUPING SETS), so a coarser layer's figures equal
+its children's combined (exactly, for layers that nest).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from planning_areas.indicator_values import values_on_layer
+from planning_areas.models import Area, Layer
+from providers.models import Category, Location, ServiceAtLocation
+
+from .population import PopulationGroup, category_services, population_group
+
+PER = 1000
+
+
+@dataclass
+class Figures:
+    services: int = 0
+    places: float | None = None
+    residents: float | None = None
+    services_with_capacity: int = 0
+
+    def per_1000(self, measure: str) -> float | None:
+        supply = self.places if measure == "places" else self.services
+        if supply is None or not self.residents:
+            return None
+        return supply / self.residents * PER
+
+
+@dataclass
+class AreaCoverage:
+    area_id: int
+    code: str
+    name: str
+    parent_id: int | None
+    figures: Figures
+    parent: Figures | None = None
+
+    def value(self, measure: str) -> float | None:
+        return self.figures.per_1000(measure)
+
+
+@dataclass
+class Coverage:
+    layer: Layer
+    category: Category
+    group: PopulationGroup
+    measure: str  # "places" when the category's services state capacities, else "services"
+    areas: list[AreaCoverage]
+    city: Figures
+    residents_source: str = ""  # slug of the layer whose values were combined, if any
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def city_value(self) -> float | None:
+        return self.city.per_1000(self.measure)
+
+
+def _supply_sql(services_sql: str) -> str:
+    link = Location.areas.through._meta.db_table
+    return f"""
+        WITH svc AS (SELECT s.id, s.capacity FROM providers_service s
+                     WHERE s.id IN ({services_sql})),
+        sl AS (
+            SELECT sal.service_id, sal.location_id, svc.capacity,
+                   count(*) OVER (PARTITION BY sal.service_id) AS n
+            FROM "{ServiceAtLocation._meta.db_table}" sal JOIN svc ON svc.id = sal.service_id
+        )
+        SELECT a.id, a.parent_id, GROUPING(a.id) AS by_parent, GROUPING(a.parent_id) AS by_city,
+               count(DISTINCT sl.service_id),
+               sum(sl.capacity::float8 / sl.n),
+               count(DISTINCT sl.service_id) FILTER (WHERE sl.capacity IS NOT NULL)
+        FROM sl
+        JOIN "{link}" la ON la.location_id = sl.location_id
+        JOIN "{Area._meta.db_table}" a ON a.id = la.area_id
+        WHERE a.layer_id = %s
+        GROUP BY GROUPING SETS ((a.id, a.parent_id), (a.parent_id), ())
+    """  # noqa: S608 - table names from model metadata, the services query compiled by Django
+
+
+def supply(layer: Layer, category: Category) -> tuple[dict, dict, Figures]:
+    """Figures per area id, per parent id and for the city (residents not yet set)."""
+    services_sql, params = category_services(category).values("pk").query.sql_with_params()
+    per_area: dict[int, Figures] = {}
+    per_parent: dict[int | None, Figures] = {}
+    city = Figures(places=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_supply_sql(services_sql), [*params, layer.pk])
+        for area_id, parent_id, by_parent, by_city, services, places, with_capacity in cursor:
+            figures = Figures(services, places, None, with_capacity)
+            if by_city:
+                city = figures
+            elif by_parent:
+                per_parent[parent_id] = figures
+            else:
+                per_area[area_id] = figures
+    return per_area, per_parent, city
+
+
+def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], str]:
+    """Residents of the group per area id (sum of the group's indicators) and, if they
+    were combined from a finer layer, that layer's slug."""
+    totals: dict[int, float] = defaultdict(float)
+    source = ""
+    for indicator in group.indicators:
+        found = values_on_layer(indicator, layer)
+        if found.source_layer is not None:
+            source = found.source_layer.slug
+        for area_id, value in found.values.items():
+            totals[area_id] += value
+    return dict(totals), source
+
+
+def coverage(layer: Layer, category: Category, population: str | None = None) -> Coverage:
+    """Coverage of ``category`` on every area of ``layer`` (see the module docstring)."""
+    group = population_group(category, population)
+    per_area, per_parent, city = supply(layer, category)
+    people, source = residents(layer, group)
+    measure = "places" if city.services_with_capacity else "services"
+    areas = list(
+        Area.objects.filter(layer=layer)
+        .order_by("code")
+        .values_list("pk", "code", "name", "parent_id")
+    )
+    parent_people: dict[int | None, float] = defaultdict(float)
+    for pk, _code, _name, parent_id in areas:
+        parent_people[parent_id] += people.get(pk, 0.0)
+    rows = []
+    for pk, code, name, parent_id in areas:
+        figures = per_area.get(pk) or Figures(places=0.0 if measure == "places" else None)
+        figures.residents = people.get(pk)
+        parent = None
+        if parent_id is not None:
+            parent = per_parent.get(parent_id) or Figures()
+            parent.residents = parent_people[parent_id]
+        rows.append(AreaCoverage(pk, code, name, parent_id, figures, parent))
+    city.residents = sum(people.values()) if people else None
+    if measure == "places" and city.places is None:
+        city.places = 0.0
+    return Coverage(layer, category, group, measure, rows, city, source)
