@@ -24,7 +24,7 @@ from libpysal.weights import Rook
 from spopt.region import MaxPHeuristic, Skater
 
 from .composition import MappingRow
-from .models import Area, Layer
+from .models import Area, IndicatorValue, Layer
 
 ATTRIBUTE_PREFIX = "attr_"
 METHODS = ("maxp", "skater")
@@ -71,12 +71,13 @@ class Proposal:
         return lines
 
 
-def _indicator_value(area: Area, key: str) -> float | None:
-    value = area.indicators.get(key) if isinstance(area.indicators, dict) else None
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+def _indicator_values(layer: Layer, slug: str) -> dict[int, float]:
+    """The newest value of an indicator per area of ``layer``, by area id."""
+    return dict(
+        IndicatorValue.objects.filter(indicator__slug=slug, area__layer=layer)
+        .latest_per_area()
+        .values_list("area_id", "value")
+    )
 
 
 def _frame(layer: Layer, indicators: list[str]) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
@@ -93,9 +94,8 @@ def _frame(layer: Layer, indicators: list[str]) -> tuple[gpd.GeoDataFrame, dict[
     }
     filled: dict[str, int] = {}
     for key in indicators:
-        values = np.array(
-            [_indicator_value(a, key) for a in areas], dtype=float
-        )  # None becomes nan
+        known_values = _indicator_values(layer, key)
+        values = np.array([known_values.get(a.pk, np.nan) for a in areas], dtype=float)
         known = values[~np.isnan(values)]
         if not len(known):
             raise RegionalisationError(

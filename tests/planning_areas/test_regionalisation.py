@@ -1,16 +1,18 @@
 """Sozialraum proposals with spopt: thresholds, contiguity, similarity and bad requests."""
 
+import datetime
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from planning_areas.models import Area, Composition, Layer
+from planning_areas.models import Area, Composition, Indicator, IndicatorValue, Layer
 from planning_areas.regionalisation import RegionalisationError, propose_regions
 from tests.factories import AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
 
+PERIOD = datetime.date(2021, 12, 31)
 SIZE = 1 / 128  # a power of two, so that neighbouring squares share exact edges
 
 
@@ -18,18 +20,22 @@ SIZE = 1 / 128  # a power of two, so that neighbouring squares share exact edges
 def grid():
     """A 4 × 4 grid of units with 100 residents each; the west half poor, the east half not."""
     layer = LayerFactory(slug="raster")
+    indicator = Indicator.objects.create(slug="child_poverty_percent", name="Kinderarmut")
     for row in range(4):
         for col in range(4):
-            AreaFactory(
+            area = AreaFactory(
                 layer=layer,
                 code=f"u{row}{col}",
                 population=100,
-                # Slightly different values: equal ones give SKATER edges of cost 0,
-                # which its sparse spanning tree drops as if the units did not touch.
-                indicators={
-                    "child_poverty_percent": (40.0 if col < 2 else 5.0) + 0.1 * (4 * row + col)
-                },
                 geometry=square(13.0 + col * SIZE, 52.0 + row * SIZE, SIZE),
+            )
+            # Slightly different values: equal ones give SKATER edges of cost 0,
+            # which its sparse spanning tree drops as if the units did not touch.
+            IndicatorValue.objects.create(
+                indicator=indicator,
+                area=area,
+                period=PERIOD,
+                value=(40.0 if col < 2 else 5.0) + 0.1 * (4 * row + col),
             )
     return layer
 
@@ -70,9 +76,7 @@ def test_skater_cuts_the_given_number_of_regions(grid):
 
 
 def test_units_without_a_value_take_the_median_and_are_reported(grid):
-    unit = Area.objects.get(layer=grid, code="u00")
-    unit.indicators = {}
-    unit.save()
+    IndicatorValue.objects.filter(area__layer=grid, area__code="u00").delete()
     proposal = propose_regions(grid, indicators=["child_poverty_percent"], min_population=400)
     assert proposal.filled == {"child_poverty_percent": 1}
     assert "1 units without a value took the median" in "\n".join(proposal.summary_lines())
@@ -105,13 +109,7 @@ def test_a_layer_without_populations_is_refused(grid):
 
 
 def test_units_that_touch_no_other_are_refused(grid):
-    AreaFactory(
-        layer=grid,
-        code="insel",
-        population=100,
-        indicators={"child_poverty_percent": 1.0},
-        geometry=square(14.0, 53.0, SIZE),
-    )
+    AreaFactory(layer=grid, code="insel", population=100, geometry=square(14.0, 53.0, SIZE))
     with pytest.raises(RegionalisationError, match="2 groups that touch no other"):
         propose_regions(grid, indicators=["child_poverty_percent"], min_population=400)
 
