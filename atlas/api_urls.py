@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from atlas.lookup.api import LookupView
+from atlas.monitoring.api import CoverageView
 from planning_areas.api.addresses import AddressSearchView
 
 from .api_root import ApiRootView
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", ApiRootView.as_view(), name="root"),
     path("addresses/", AddressSearchView.as_view(), name="address-search"),
     path("lookup/", LookupView.as_view(), name="lookup"),
+    path("coverage/", CoverageView.as_view(), name="coverage"),
     path("", include("providers.api.urls")),
     path("", include("planning_areas.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

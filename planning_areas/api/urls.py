@@ -4,10 +4,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .indicators import IndicatorViewSet
 
 router = SimpleRouter()
 router.register("layers", views.LayerViewSet, basename="layer")
 router.register("areas", views.AreaViewSet, basename="area")
+router.register("indicators", IndicatorViewSet, basename="indicator")
 
 urlpatterns = [
     # Plain point lookups skip DRF; the router's areas/ route (same URL) documents them.
