@@ -39,9 +39,7 @@ def test_coverage_marks_priority_with_the_configured_need_indicator(client, town
 
 
 def test_coverage_2sfca_says_which_measure_and_demand(client, town):
-    data = get(
-        client, "/api/v1/coverage/", layer="plr", category="kita", measure="2sfca"
-    ).json()
+    data = get(client, "/api/v1/coverage/", layer="plr", category="kita", measure="2sfca").json()
     assert data["measure"] == "2sfca"
     assert data["catchment_m"] == 1000
     assert "point on surface" in data["demand"]
