@@ -1,10 +1,18 @@
-"""Indicator values of a layer: stored, or combined from a finer layer by the indicator's rule.
+"""Indicator values of a layer: stored, or moved from another layer by the indicator's rule.
 
 A layer without its own values of an indicator (a composed layer, a coarser level
-the source does not publish) gets them from the finest layer that has them: each
-source area counts in the target area that covers its point on surface, and the
-values combine as the indicator says (sum, weighted mean, ratio). Indicators that
-do not aggregate (``none``) stay empty there.
+the source does not publish, another edition, postcode areas) gets them from the
+finest layer that has them, and says how (``LayerValues.method``):
+
+* ``nested``: the source areas nest in the target's (parent links): exact;
+* ``composed``: the target is composed of the source's units (Baukasten): exact;
+* ``crosswalk_<method>``: a stored crosswalk splits each source area's residents
+  over the target areas (by address codes, address points or area): an estimate;
+* ``point_on_surface``: without a crosswalk, each source area counts wholly in the
+  target area covering its point on surface: a rough estimate.
+
+The values combine as the indicator says (sum, weighted mean, ratio), each source
+area weighted by its share. Indicators that do not aggregate (``none``) stay empty.
 """
 
 from __future__ import annotations
@@ -15,8 +23,28 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Max
+from django.utils.translation import gettext_lazy as _
 
-from .models import Area, Indicator, IndicatorValue, Layer
+from .models import Area, Composition, Crosswalk, CrosswalkShare, Indicator, IndicatorValue, Layer
+
+STORED = "stored"
+NESTED = "nested"
+COMPOSED = "composed"
+POINT_ON_SURFACE = "point_on_surface"
+EXACT_METHODS = {STORED, NESTED, COMPOSED}
+METHOD_LABELS = {
+    STORED: _("as published"),
+    NESTED: _("exact sum of the areas within"),
+    COMPOSED: _("exact sum of the composing units"),
+    POINT_ON_SURFACE: _("estimate: each area counted where its centre lies"),
+    **{
+        f"crosswalk_{value}": _("estimate by crosswalk (%(method)s)") % {"method": label}
+        for value, label in Crosswalk.Method.choices
+    },
+}
+
+# Target area id → [(source area id, share of the source area's figures)].
+Members = dict[int, list[tuple[int, float]]]
 
 
 @dataclass(frozen=True)
@@ -27,10 +55,19 @@ class LayerValues:
     values: dict[int, float]
     period: datetime.date | None
     source_layer: Layer | None  # None: stored on the layer itself
+    method: str = STORED
 
     @property
     def is_aggregated(self) -> bool:
         return self.source_layer is not None
+
+    @property
+    def is_exact(self) -> bool:
+        return self.method in EXACT_METHODS
+
+    @property
+    def method_label(self) -> str:
+        return str(METHOD_LABELS.get(self.method, self.method))
 
 
 def latest_period(indicator: Indicator, layer: Layer) -> datetime.date | None:
@@ -83,10 +120,53 @@ def area_mapping(source: Layer, target: Layer) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-def combine(
-    indicator: Indicator, members: dict[int, list[int]], source: Layer, period
-) -> dict[int, float]:
-    """Values of target areas from their member source areas, by the indicator's rule."""
+def _ancestor_layer_ids(layer: Layer) -> list[int]:
+    chain, node, seen = [], layer.parent, {layer.pk}
+    while node is not None and node.pk not in seen:
+        chain.append(node.pk)
+        seen.add(node.pk)
+        node = node.parent
+    return chain
+
+
+def memberships(source: Layer, target: Layer) -> tuple[Members, str]:
+    """Which source areas make up each target area, with their shares, and how it is known."""
+    members: Members = defaultdict(list)
+    composition = Composition.objects.filter(layer=target, base_layer=source).first()
+    if composition is not None:
+        source_ids = dict(Area.objects.filter(layer=source).values_list("code", "pk"))
+        target_ids = dict(Area.objects.filter(layer=target).values_list("code", "pk"))
+        for base_code, code in composition.units.values_list("base_code", "code"):
+            if base_code in source_ids and code in target_ids:
+                members[target_ids[code]].append((source_ids[base_code], 1.0))
+        return members, COMPOSED
+    ancestors = _ancestor_layer_ids(source)
+    if target.pk in ancestors:
+        current = dict(Area.objects.filter(layer=source).values_list("pk", "parent_id"))
+        for layer_id in ancestors:
+            if layer_id == target.pk:
+                break
+            up = dict(Area.objects.filter(layer_id=layer_id).values_list("pk", "parent_id"))
+            current = {s: up.get(p) for s, p in current.items()}
+        for source_id, target_id in current.items():
+            if target_id is not None:
+                members[target_id].append((source_id, 1.0))
+        return members, NESTED
+    crosswalk = Crosswalk.objects.filter(source_layer=source, target_layer=target).first()
+    if crosswalk is not None:
+        shares = CrosswalkShare.objects.filter(crosswalk=crosswalk).values_list(
+            "source_id", "target_id", "share"
+        )
+        for source_id, target_id, share in shares:
+            members[target_id].append((source_id, share))
+        return members, f"crosswalk_{crosswalk.method}"
+    for source_id, target_id in area_mapping(source, target).items():
+        members[target_id].append((source_id, 1.0))
+    return members, POINT_ON_SURFACE
+
+
+def combine(indicator: Indicator, members: Members, source: Layer, period) -> dict[int, float]:
+    """Values of target areas from their (weighted) source areas, by the indicator's rule."""
 
     def values_of(ind: Indicator) -> dict[int, float]:
         return stored_values(ind, source, period if ind.pk == indicator.pk else None)[0]
@@ -95,24 +175,24 @@ def combine(
     result: dict[int, float] = {}
     if rule == Indicator.Aggregation.SUM:
         own = values_of(indicator)
-        for target, ids in members.items():
-            found = [own[i] for i in ids if i in own]
+        for target, shares in members.items():
+            found = [own[i] * share for i, share in shares if i in own]
             if found:
                 result[target] = sum(found)
     elif rule == Indicator.Aggregation.WEIGHTED_MEAN:
         own, weights = values_of(indicator), values_of(indicator.weight)
-        for target, ids in members.items():
-            pairs = [(own[i], weights[i]) for i in ids if i in own and i in weights]
+        for target, shares in members.items():
+            pairs = [(own[i], weights[i] * s) for i, s in shares if i in own and i in weights]
             total = sum(w for _v, w in pairs)
             if total > 0:
                 result[target] = sum(v * w for v, w in pairs) / total
     elif rule == Indicator.Aggregation.RATIO:
         numerator, denominator = values_of(indicator.numerator), values_of(indicator.denominator)
-        for target, ids in members.items():
-            common = [i for i in ids if i in numerator and i in denominator]
-            below = sum(denominator[i] for i in common)
+        for target, shares in members.items():
+            common = [(i, s) for i, s in shares if i in numerator and i in denominator]
+            below = sum(denominator[i] * s for i, s in common)
             if below > 0:
-                result[target] = indicator.scale * sum(numerator[i] for i in common) / below
+                result[target] = indicator.scale * sum(numerator[i] * s for i, s in common) / below
     return result
 
 
@@ -124,14 +204,19 @@ def values_on_layer(
     if stored or indicator.aggregation == Indicator.Aggregation.NONE:
         return LayerValues(indicator, stored, found_period, None)
     source = finest_layer_with(indicator, exclude=layer)
+    if source is None and indicator.aggregation == Indicator.Aggregation.RATIO:
+        # A ratio need not be stored anywhere: its numerator's values say where to start.
+        source = finest_layer_with(indicator.numerator, exclude=layer)
     if source is None:
         return LayerValues(indicator, {}, None, None)
     source_period = period or latest_period(indicator, source)
-    members: dict[int, list[int]] = defaultdict(list)
-    for source_id, target_id in area_mapping(source, layer).items():
-        members[target_id].append(source_id)
+    members, method = memberships(source, layer)
     return LayerValues(
-        indicator, combine(indicator, members, source, source_period), source_period, source
+        indicator,
+        combine(indicator, members, source, source_period),
+        source_period,
+        source,
+        method,
     )
 
 
@@ -142,5 +227,5 @@ def city_value(indicator: Indicator, layer: Layer, period=None) -> float | None:
         return None
     source = values.source_layer or layer
     ids = list(Area.objects.filter(layer=source).values_list("pk", flat=True))
-    combined = combine(indicator, {0: ids}, source, values.period)
+    combined = combine(indicator, {0: [(i, 1.0) for i in ids]}, source, values.period)
     return combined.get(0)
