@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include(("atlas.api_urls", "api"))),
     path("accounts/", include("atlas.account_urls")),
     path("", include("atlas.lookup.urls")),
+    path("", include("atlas.monitoring.urls")),
     path("", include("providers.urls")),
     path("", include("atlas.site_urls")),
 ]

@@ -1,0 +1,95 @@
+"""The analysis page (/analyse/): a choropleth, its legend and the same figures as a table."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from . import export
+from .page import AnalysisForm, build
+from .population import PopulationError
+
+DOWNLOADS = {
+    "csv": ("text/csv; charset=utf-8", export.as_csv),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        export.as_xlsx,
+    ),
+}
+
+
+def analysis_page(request: HttpRequest) -> HttpResponse:
+    form = AnalysisForm(request.GET)
+    analysis, error = None, None
+    if form.is_valid():
+        try:
+            analysis = build(form)
+        except PopulationError as exc:
+            error = str(exc)
+    status = 200 if analysis else 400
+    fmt = request.GET.get("format")
+    if analysis and fmt in DOWNLOADS:
+        content_type, write = DOWNLOADS[fmt]
+        response = HttpResponse(write(analysis), content_type=content_type)
+        name = slugify(f"analyse-{form.cleaned_data['layer'].slug}-{analysis.title}")[:80]
+        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        return response
+    context = {"form": form, "analysis": analysis, "error": error}
+    if analysis:
+        for row in analysis.rows:
+            row["cells"] = [{"value": row.get(c.key), "number": c.number} for c in analysis.columns]
+        layer = form.cleaned_data["layer"]
+        query = request.GET.copy()
+        query.pop("format", None)
+        context.update(
+            {
+                "layer": layer,
+                "headers": _headers(analysis, query),
+                "csv_url": _with(query, format="csv"),
+                "xlsx_url": _with(query, format="xlsx"),
+                "map_config": {
+                    "tiles": {
+                        "url": settings.ATLAS_TILE_URL,
+                        "attribution": settings.ATLAS_TILE_ATTRIBUTION,
+                    },
+                    "outlines": reverse("atlas:area_outlines", args=[layer.slug]),
+                    "classes": {r["code"]: r["klass"] for r in analysis.rows},
+                    "values": {r["code"]: r["value"] for r in analysis.rows},
+                    "colours": [c.colour for c in analysis.classes],
+                    "unit": str(analysis.unit),
+                },
+            }
+        )
+    return render(request, "monitoring/analysis.html", context, status=status)
+
+
+def _with(query, **changes) -> str:
+    query = query.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return "?" + query.urlencode()
+
+
+def _headers(analysis, query) -> list[dict]:
+    """Each column's label, sort link and aria-sort (the sort works without JavaScript)."""
+    current, order = query.get("sort"), query.get("order", "asc")
+    headers = []
+    for key, label, number in [("name", _("Area"), False)] + [
+        (c.key, c.label, c.number) for c in analysis.columns
+    ]:
+        active = key == current
+        next_order = "desc" if active and order == "asc" else "asc"
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "number": number,
+                "href": _with(query, sort=key, order=next_order),
+                "aria_sort": ("descending" if order == "desc" else "ascending") if active else None,
+            }
+        )
+    return headers
