@@ -49,7 +49,7 @@ def test_page_has_no_inline_script(client, town):
 
 
 def test_csv_download_neutralises_formulas_in_names(client, town):
-    Area.objects.filter(code="A").update(name="=HYPERLINK(\"http://evil\")")
+    Area.objects.filter(code="A").update(name='=HYPERLINK("http://evil")')
     response = page(client, layer="plr", measure="coverage", category="kita", format="csv")
     assert response["Content-Type"].startswith("text/csv")
     text = response.content.decode("utf-8-sig")
