@@ -388,6 +388,8 @@ class Facility:
     max_age: int | None = None
     capacity: int | None = None
     last_verified: datetime.date | None = None
+    source: str = ""
+    licence: str = ""
 
 
 PUBLIC_TRAEGER = {"öffentlicher Träger", "Eigenbetrieb"}
@@ -421,6 +423,8 @@ def youth_centres(base: Path) -> list[Facility]:
                 website=_url(row["e_web"]),
                 capacity=_places(row["e_platz"]),
                 last_verified=datetime.date(2022, 12, 31),
+                source="Geoportal Berlin / Jugendfreizeiteinrichtungen",
+                licence="dl-de/by-2-0",
             )
         )
     return result
@@ -465,6 +469,8 @@ def kitas(base: Path) -> list[Facility]:
                 max_age=6,
                 capacity=_places(row["e_platz"]),
                 last_verified=datetime.date(2022, 12, 31),
+                source="Geoportal Berlin / Kindertagesstätten",
+                licence="dl-de/by-2-0",
             )
         )
     return result
@@ -528,6 +534,8 @@ def community_centres(base: Path) -> list[Facility]:
                 categories=[category],
                 target_groups=groups,
                 description="Treffpunkt aus OpenStreetMap (amenity=community_centre).",
+                source="OpenStreetMap-Mitwirkende",
+                licence="ODbL 1.0",
             )
         )
     return result
@@ -578,6 +586,8 @@ def load_facilities(facilities: list[Facility], log: Log) -> None:
                 "min_age": f.min_age,
                 "max_age": f.max_age,
                 "capacity": f.capacity,
+                "source": f.source,
+                "licence": f.licence,
                 "status": Service.Status.PUBLISHED,
                 "last_verified": f.last_verified,
                 "languages": ["de"],

@@ -198,7 +198,7 @@ ATLAS_ADDRESS_IGNORED_WORDS = env.list(
     "ATLAS_ADDRESS_IGNORED_WORDS", default=["deutschland", "germany"]
 )
 # Credit for the data on the map, shown next to the tile attribution (HTML allowed). Empty:
-# built from the source and licence of each current layer and of the address index.
+# built from the source and licence of each current layer, the address index and the services.
 ATLAS_DATA_ATTRIBUTION = env("ATLAS_DATA_ATTRIBUTION", default="")
 # Initial view of every map as minlon,minlat,maxlon,maxlat (WGS84). Empty: the extent of the
 # current planning-area layers (Germany while there are none).

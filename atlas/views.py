@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from planning_areas.credits import data_attribution
 from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer, is_area_code
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
 
 from . import queries
+from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
 from .opening_hours import is_open_now, week_schedule

@@ -74,6 +74,8 @@ TARGETS: dict[str, str] = {
     "max_age": _("maximum age"),
     "is_free": _("free of charge (yes/no)"),
     "fees": _("fees"),
+    "source": _("where the data comes from, for the maps' data credit (usually in [defaults])"),
+    "licence": _("licence of the data, e.g. dl-de/by-2-0 (usually in [defaults])"),
     "languages": _("language codes, separated by commas"),
     "categories": _("category slugs (or values translated by [values.categories])"),
     "target_groups": _("target group slugs (or values translated by [values.target_groups])"),
@@ -392,6 +394,8 @@ class RowReader:
             "description": self.raw(row, "description"),
             "phone": self.raw(row, "phone")[:60],
             "fees": self.raw(row, "fees")[:255],
+            "source": self.raw(row, "source")[:200],
+            "licence": self.raw(row, "licence")[:100],
             "opening_hours": self.raw(row, "opening_hours"),
         }
         for target in ("website", "email"):

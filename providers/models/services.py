@@ -197,6 +197,15 @@ class ServiceQuerySet(models.QuerySet):
             .exclude(valid_until__lt=today)
         )
 
+    def data_sources(self) -> list[tuple[str, str]]:
+        """(source, licence) of these services without repeats, for the data credit."""
+        return list(
+            self.exclude(source="")
+            .order_by("source", "licence")
+            .values_list("source", "licence")
+            .distinct()
+        )
+
     def in_category(self, category: Category) -> ServiceQuerySet:
         return self.filter(categories__in=category.descendant_ids()).distinct()
 
@@ -276,6 +285,19 @@ class Service(TimeStamped):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     last_verified = models.DateField(_("last verified"), null=True, blank=True)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    # Database defaults too: bulk SQL (bench/, the feature-store tests) names only the
+    # columns it knows.
+    source = models.CharField(
+        _("source"),
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text=_(
+            "Where the entry comes from, e.g. the data set it was imported from; named with "
+            "its licence in the data credit on the maps."
+        ),
+    )
+    licence = models.CharField(_("licence"), max_length=100, blank=True, db_default="")
     locations = models.ManyToManyField(
         Location,
         verbose_name=_("locations"),

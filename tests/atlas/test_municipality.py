@@ -57,12 +57,13 @@ def test_a_new_location_takes_the_municipalitys_name(musterstadt):
     assert Location.objects.get().city == "Musterstadt"
 
 
-def test_imported_rows_without_a_city_take_the_municipalitys_name(musterstadt, tmp_path):
+def test_imported_rows_take_the_municipalitys_name_and_the_mappings_source(musterstadt, tmp_path):
     mapping = tmp_path / "mapping.toml"
     mapping.write_text(
         '[columns]\nexternal_id = "Nr"\nname = "Name"\norganization = "Träger"\n'
         'street = "Straße"\nhouse_number = "Nr_Haus"\nlatitude = "Breite"\n'
-        'longitude = "Länge"\n',
+        'longitude = "Länge"\n[defaults]\nsource = "Jugendamt Musterstadt"\n'
+        'licence = "CC BY 4.0"\n',
         encoding="utf-8",
     )
     rows = tmp_path / "angebote.csv"
@@ -74,7 +75,10 @@ def test_imported_rows_without_a_city_take_the_municipalitys_name(musterstadt, t
     call_command(
         "import_services", str(rows), mapping=str(mapping), commit=True, stdout=io.StringIO()
     )
-    assert Location.objects.get(street="Marktplatz", house_number="2").city == "Musterstadt"
+    location = Location.objects.get(street="Marktplatz", house_number="2")
+    assert location.city == "Musterstadt"
+    service = location.services.get()
+    assert (service.source, service.licence) == ("Jugendamt Musterstadt", "CC BY 4.0")
 
 
 def test_pages_and_api_answers_never_say_berlin(musterstadt, client, caseworker):

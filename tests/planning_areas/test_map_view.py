@@ -1,11 +1,10 @@
-"""Maps open on the atlas's own areas; credits come from the data; no city in the code."""
+"""Maps open on the atlas's own areas; no city in the code."""
 
 import datetime
 
 import pytest
 from django.utils import timezone
 
-from planning_areas.credits import data_attribution, data_sources
 from planning_areas.map_view import GERMANY, MapView, current_layers_extent, map_view
 from tests.factories import AddressFactory, AreaFactory, LayerFactory, square
 
@@ -87,30 +86,6 @@ def test_the_admin_map_widget_opens_on_the_layers(districts, client, admin_user_
     html = client.get("/admin/providers/location/add/").content.decode()
     assert '"center": [48.985, 8.45]' in html
     assert '"zoom": 12' in html
-
-
-def test_credits_name_each_layers_source_and_licence(districts):
-    LayerFactory(slug="ortsteile", source="Stadt Musterstadt", licence="dl-de/by-2-0")
-    LayerFactory(slug="statistik", source="Statistikamt <b>Süd</b>", licence="")
-    AddressFactory(source="Landesamt für Vermessung")
-    assert data_sources() == [
-        ("Stadt Musterstadt", "dl-de/by-2-0"),
-        ("Statistikamt <b>Süd</b>", ""),
-        ("Landesamt für Vermessung", ""),
-    ]
-    assert data_attribution() == (
-        "Data: Stadt Musterstadt (dl-de/by-2-0); Statistikamt &lt;b&gt;Süd&lt;/b&gt;; "
-        "Landesamt für Vermessung"
-    )
-
-
-def test_the_credit_setting_overrides_the_data(districts, settings):
-    settings.ATLAS_DATA_ATTRIBUTION = 'Daten: <a href="https://example.org">Musterstadt</a>'
-    assert data_attribution() == settings.ATLAS_DATA_ATTRIBUTION
-
-
-def test_an_atlas_without_sources_shows_no_credit():
-    assert data_attribution() == ""
 
 
 def test_the_lookup_placeholder_is_an_address_of_the_index(client, caseworker):

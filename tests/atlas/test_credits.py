@@ -1,0 +1,51 @@
+"""The data credit on the maps comes from the data's own sources and licences."""
+
+import pytest
+
+from atlas.credits import data_attribution, data_sources
+from providers.models import Service
+from tests.factories import AddressFactory, LayerFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sources():
+    LayerFactory(slug="bezirke", level=1, source="Stadt Musterstadt", licence="dl-de/by-2-0")
+    LayerFactory(slug="ortsteile", level=2, source="Stadt Musterstadt", licence="dl-de/by-2-0")
+    LayerFactory(slug="statistik", level=3, source="Statistikamt <b>Süd</b>", licence="")
+    AddressFactory(source="Landesamt für Vermessung")
+    ServiceFactory(source="Kita-Verzeichnis", licence="CC BY 4.0")
+    ServiceFactory(source="Kita-Verzeichnis", licence="CC BY 4.0")
+    ServiceFactory(source="Nur im Entwurf", licence="CC0", status=Service.Status.DRAFT)
+    ServiceFactory(source="", licence="")
+
+
+def test_each_source_is_named_once_with_its_licence(sources):
+    assert data_sources() == [
+        ("Stadt Musterstadt", "dl-de/by-2-0"),
+        ("Statistikamt <b>Süd</b>", ""),
+        ("Landesamt für Vermessung", ""),
+        ("Kita-Verzeichnis", "CC BY 4.0"),
+    ]
+
+
+def test_the_credit_escapes_what_editors_typed(sources):
+    assert data_attribution() == (
+        "Data: Stadt Musterstadt (dl-de/by-2-0); Statistikamt &lt;b&gt;Süd&lt;/b&gt;; "
+        "Landesamt für Vermessung; Kita-Verzeichnis (CC BY 4.0)"
+    )
+
+
+def test_the_credit_setting_overrides_the_data(sources, settings):
+    settings.ATLAS_DATA_ATTRIBUTION = 'Daten: <a href="https://example.org">Musterstadt</a>'
+    assert data_attribution() == settings.ATLAS_DATA_ATTRIBUTION
+
+
+def test_an_atlas_without_sources_shows_no_credit():
+    assert data_attribution() == ""
+
+
+def test_the_map_shows_the_credit(sources, client):
+    config = client.get("/").context["map_config"]
+    assert config["dataAttribution"].startswith("Data: Stadt Musterstadt (dl-de/by-2-0);")
