@@ -71,7 +71,7 @@ class Accessibility:
 
 def demand_points(layer: Layer, group: PopulationGroup) -> pd.DataFrame:
     """Residents of the group at each area's point on surface (lon, lat)."""
-    people, _source = residents(layer, group)
+    people, _source, _method = residents(layer, group)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

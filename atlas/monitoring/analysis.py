@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from planning_areas.indicator_values import METHOD_LABELS
 from planning_areas.models import Layer
 from providers.models import Category
 
@@ -78,6 +79,7 @@ def coverage_table(
     Raises ``PopulationError`` when no population group fits.
     """
     need = need_indicator()
+    residents_method = None  # 2SFCA states its demand points instead
     if measure == "2sfca":
         result = accessibility(
             layer, category, population, catchment_m=catchment, decay=decay or "none"
@@ -116,6 +118,7 @@ def coverage_table(
             for a in result.areas
         ]
         extra = {"supply": supply, "city": _figures(result.city, supply)}
+        residents_method = result.residents_method
     report = find_gaps(figures, layer, need=need)
     for row, flag in zip(rows, report.flags, strict=True):
         row.update({"gap": flag.is_gap, "priority": flag.is_priority, "need": flag.need})
@@ -128,6 +131,10 @@ def coverage_table(
             "label": group.label,
             "age_from": group.age_from,
             "age_below": group.age_below,
+            # How the residents reached this layer: stored, exact (nested, composed)
+            # or estimated along a crosswalk.
+            "method": residents_method,
+            "method_label": str(METHOD_LABELS.get(residents_method, "")),
         },
         **extra,
         "gaps": {

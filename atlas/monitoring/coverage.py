@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from planning_areas.indicator_values import values_on_layer
+from planning_areas.indicator_values import STORED, values_on_layer
 from planning_areas.models import Area, Layer
 from providers.models import Category, Location, ServiceAtLocation
 
@@ -59,6 +59,7 @@ class Coverage:
     areas: list[AreaCoverage]
     city: Figures
     residents_source: str = ""  # slug of the layer whose values were combined, if any
+    residents_method: str = STORED  # how they were combined (indicator_values methods)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -107,25 +108,25 @@ def supply(layer: Layer, category: Category) -> tuple[dict, dict, Figures]:
     return per_area, per_parent, city
 
 
-def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], str]:
+def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], str, str]:
     """Residents of the group per area id (sum of the group's indicators) and, if they
-    were combined from a finer layer, that layer's slug."""
+    were combined from another layer, that layer's slug and how they were combined."""
     totals: dict[int, float] = defaultdict(float)
-    source = ""
+    source, method = "", STORED
     for indicator in group.indicators:
         found = values_on_layer(indicator, layer)
         if found.source_layer is not None:
-            source = found.source_layer.slug
+            source, method = found.source_layer.slug, found.method
         for area_id, value in found.values.items():
             totals[area_id] += value
-    return dict(totals), source
+    return dict(totals), source, method
 
 
 def coverage(layer: Layer, category: Category, population: str | None = None) -> Coverage:
     """Coverage of ``category`` on every area of ``layer`` (see the module docstring)."""
     group = population_group(category, population)
     per_area, per_parent, city = supply(layer, category)
-    people, source = residents(layer, group)
+    people, source, method = residents(layer, group)
     measure = "places" if city.services_with_capacity else "services"
     areas = list(
         Area.objects.filter(layer=layer)
@@ -147,4 +148,4 @@ def coverage(layer: Layer, category: Category, population: str | None = None) ->
     city.residents = sum(people.values()) if people else None
     if measure == "places" and city.places is None:
         city.places = 0.0
-    return Coverage(layer, category, group, measure, rows, city, source)
+    return Coverage(layer, category, group, measure, rows, city, source, method)

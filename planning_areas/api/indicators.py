@@ -68,6 +68,15 @@ class IndicatorValuesSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_("Slug of the finer layer the values were combined from, if not stored."),
     )
+    method = serializers.CharField(
+        help_text=_(
+            "How the values reached this layer: stored, nested or composed (exact),"
+            " crosswalk_address_codes, crosswalk_address_points, crosswalk_area,"
+            " crosswalk_mixed or point_on_surface (estimates)."
+        )
+    )
+    method_label = serializers.CharField(help_text=_("The method in words, to show beside."))
+    exact = serializers.BooleanField(help_text=_("False for estimates."))
     results = IndicatorValueRowSerializer(many=True)
 
 
@@ -136,6 +145,9 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             "layer": layer.slug,
             "period": found.period.isoformat() if found.period else None,
             "aggregated_from": found.source_layer.slug if found.source_layer else None,
+            "method": found.method,
+            "method_label": found.method_label,
+            "exact": found.is_exact,
         }
         if request.accepted_renderer.format == "geojson":
             return Response(self._features(areas, found.values, indicator, form, meta))

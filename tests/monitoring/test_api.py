@@ -112,3 +112,11 @@ def test_indicator_values_bad_parameter_is_a_400(client, town, params):
 
 def test_unknown_indicator_is_a_404(client, town):
     assert get(client, "/api/v1/indicators/nobody/values/", layer="plr").status_code == 404
+
+
+def test_coverage_states_how_the_residents_reached_the_layer(client, town):
+    on_plr = get(client, "/api/v1/coverage/", layer="plr", category="kita").json()
+    assert on_plr["population"]["method"] == "stored"
+    on_district = get(client, "/api/v1/coverage/", layer="bezirk", category="kita").json()
+    assert on_district["population"]["method"] == "nested"
+    assert on_district["population"]["method_label"] == "exact sum of the areas within"

@@ -135,3 +135,21 @@ def test_without_a_crosswalk_the_rough_estimate_is_named_as_such(city):
 
 def test_the_city_value_combines_the_stored_areas(city):
     assert city_value(city["poverty"], city["units"]) == pytest.approx(25.0)
+
+
+def test_api_states_the_method_beside_values_estimated_along_a_crosswalk(client, city):
+    build_crosswalk(city["units"], city["other"], commit=True)
+    data = client.get("/api/v1/indicators/residents/values/", {"layer": "plz"}).json()
+    assert (data["method"], data["exact"], data["aggregated_from"]) == (
+        "crosswalk_area",
+        False,
+        "einheiten",
+    )
+    assert data["method_label"] == "estimate by crosswalk (area-weighted)"
+    assert [r["value"] for r in data["results"]] == [pytest.approx(500), pytest.approx(3500)]
+
+
+def test_api_calls_values_summed_along_parent_links_exact(client, city):
+    data = client.get("/api/v1/indicators/residents/values/", {"layer": "bezirk"}).json()
+    assert (data["method"], data["exact"]) == ("nested", True)
+    assert data["results"][0]["value"] == 4000
