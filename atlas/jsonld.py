@@ -16,7 +16,7 @@ def _place(location: Location) -> dict:
             "@type": "PostalAddress",
             "streetAddress": " ".join(p for p in (location.street, location.house_number) if p),
             "postalCode": location.postcode,
-            "addressLocality": location.city,
+            **({"addressLocality": location.city} if location.city else {}),
             "addressCountry": "DE",
         },
         "geo": {
@@ -56,7 +56,8 @@ def service_jsonld(
             {"@type": "ServiceChannel", "serviceLocation": _place(location)}
             for location in locations
         ]
-        data["areaServed"] = _place(locations[0])["address"]["addressLocality"]
+        if locations[0].city:
+            data["areaServed"] = locations[0].city
     points = []
     for contact in contacts:
         point = {"@type": "ContactPoint", "name": contact.name}

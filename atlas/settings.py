@@ -130,6 +130,7 @@ AXES_LOCKOUT_TEMPLATE = "atlas/accounts/locked_out.html"
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The IANA name of Germany's one time zone (not a reference to the demo city).
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

@@ -1,12 +1,12 @@
-"""Where the planning areas and addresses come from, for the data credit on the maps."""
+"""Where the planning areas, addresses and indicators come from, for the data credit."""
 
 from __future__ import annotations
 
-from .models import Address, Layer
+from .models import Address, Indicator, Layer
 
 
 def data_sources() -> list[tuple[str, str]]:
-    """(source, licence) of every current layer, then of the address index."""
+    """(source, licence) of every current layer, the address index and the indicators."""
     pairs = list(
         Layer.objects.current()
         .exclude(source="")
@@ -20,4 +20,10 @@ def data_sources() -> list[tuple[str, str]]:
         .values_list("source", flat=True)
         .distinct()
     ]
+    pairs += list(
+        Indicator.objects.exclude(source="")
+        .order_by("source", "licence")
+        .values_list("source", "licence")
+        .distinct()
+    )
     return pairs

@@ -3,6 +3,7 @@
 import pytest
 
 from atlas.credits import data_attribution, data_sources
+from planning_areas.models import Indicator
 from providers.models import Service
 from tests.factories import AddressFactory, LayerFactory, ServiceFactory
 
@@ -15,6 +16,7 @@ def sources():
     LayerFactory(slug="ortsteile", level=2, source="Stadt Musterstadt", licence="dl-de/by-2-0")
     LayerFactory(slug="statistik", level=3, source="Statistikamt <b>Süd</b>", licence="")
     AddressFactory(source="Landesamt für Vermessung")
+    Indicator.objects.create(slug="kinder", name="Kinder", source="Statistikamt", licence="CC0")
     ServiceFactory(source="Kita-Verzeichnis", licence="CC BY 4.0")
     ServiceFactory(source="Kita-Verzeichnis", licence="CC BY 4.0")
     ServiceFactory(source="Nur im Entwurf", licence="CC0", status=Service.Status.DRAFT)
@@ -26,6 +28,7 @@ def test_each_source_is_named_once_with_its_licence(sources):
         ("Stadt Musterstadt", "dl-de/by-2-0"),
         ("Statistikamt <b>Süd</b>", ""),
         ("Landesamt für Vermessung", ""),
+        ("Statistikamt", "CC0"),
         ("Kita-Verzeichnis", "CC BY 4.0"),
     ]
 
@@ -33,7 +36,7 @@ def test_each_source_is_named_once_with_its_licence(sources):
 def test_the_credit_escapes_what_editors_typed(sources):
     assert data_attribution() == (
         "Data: Stadt Musterstadt (dl-de/by-2-0); Statistikamt &lt;b&gt;Süd&lt;/b&gt;; "
-        "Landesamt für Vermessung; Kita-Verzeichnis (CC BY 4.0)"
+        "Landesamt für Vermessung; Statistikamt (CC0); Kita-Verzeichnis (CC BY 4.0)"
     )
 
 

@@ -125,3 +125,15 @@ def test_hsds_state_is_empty_when_not_configured(musterstadt, settings):
     settings.ATLAS_STATE = ""
     [address] = build()["addresses"]
     assert address["state_province"] == ""
+
+
+def test_json_ld_leaves_out_a_city_nobody_configured(musterstadt, client, settings):
+    settings.ATLAS_DEFAULT_CITY = ""
+    location = LocationFactory(point=Point(8.43, 48.97, srid=4326))
+    assert location.city == ""
+    service = ServiceFactory(locations=[location])
+    response = client.get(f"/angebote/{service.pk}/")
+    script = response.content.decode().split('type="application/ld+json">')[1].split("</script>")
+    data = json.loads(script[0])
+    assert "addressLocality" not in data["availableChannel"][0]["serviceLocation"]["address"]
+    assert "areaServed" not in data
