@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
-from django.db.models import Count, F, Func, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, Func, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from planning_areas.models import Area, Layer
+from providers.feature_store import data_version
 from providers.models import Category, Location, Service, ServiceAtLocation
 
 # Tolerance in degrees (about 7–11 m in Germany) for outlines drawn on the map.
@@ -78,25 +79,9 @@ def map_points_json(
 
 
 def points_version() -> str:
-    """Changes whenever services, their locations or their categories change (for caching)."""
-    services = Service.objects.aggregate(
-        changed=Max("updated_at"), count=Count("pk"), last=Max("pk")
-    )
-    locations = Location.objects.aggregate(changed=Max("updated_at"))
-    links = ServiceAtLocation.objects.count()
-    categories = Service.categories.through.objects.count()
-    return "|".join(
-        str(v)
-        for v in (
-            services["changed"],
-            services["count"],
-            services["last"],
-            locations["changed"],
-            links,
-            categories,
-            timezone.localdate(),
-        )
-    )
+    """Changes whenever services, their locations, links, contacts or taxonomies change
+    (the triggers advance the data version) and each day (validity, staleness)."""
+    return f"{data_version()}|{timezone.localdate()}"
 
 
 def area_outlines(layer: Layer, code: str | None = None) -> list[dict]:

@@ -21,14 +21,24 @@ def compiled_sql(queryset: QuerySet, using: str = "default") -> str:
     return connections[using].ops.compose_sql(sql, params)
 
 
+def _digest(create_sql: str) -> str:
+    return hashlib.sha256(create_sql.encode()).hexdigest()
+
+
+def function_is_current(signature: str, create_sql: str, using: str = "default") -> bool:
+    """Whether the installed function named by ``signature`` was made from ``create_sql``."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [signature])
+        return cursor.fetchone()[0] == _digest(create_sql)
+
+
 def install_function(signature: str, create_sql: str, using: str = "default") -> bool:
     """Run ``create_sql`` (``CREATE OR REPLACE FUNCTION …``) unless the function named by
     ``signature`` was made from the same text; return whether it was (re)created."""
-    digest = hashlib.sha256(create_sql.encode()).hexdigest()
+    if function_is_current(signature, create_sql, using):
+        return False
+    digest = _digest(create_sql)
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT obj_description(to_regprocedure(%s), 'pg_proc')", [signature])
-        if cursor.fetchone()[0] == digest:
-            return False
         cursor.execute(create_sql)
         cursor.execute(f"COMMENT ON FUNCTION {signature} IS %s", [digest])
     return True
@@ -37,3 +47,12 @@ def install_function(signature: str, create_sql: str, using: str = "default") ->
 def table_exists(table: str, using: str = "default") -> bool:
     """For post_migrate receivers: false while migrated back to before the table."""
     return table in connections[using].introspection.table_names()
+
+
+def sequence_value(name: str, using: str = "default") -> int:
+    """The last value of the sequence ``name`` (a data version bumped by triggers): one
+    catalogue read, no lock, not rolled back with a transaction."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT last_value FROM pg_sequences WHERE sequencename = %s", [name])
+        row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from .. import features
 from ..models import (
     Category,
     Contact,
@@ -59,7 +60,7 @@ class BlankableFieldsSerializer(serializers.ModelSerializer):
 class CategoryBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Category
-        fields = ("id", "slug", "name", "icon", "colour")
+        fields = features.CATEGORY_FIELDS
 
 
 class CategoryTreeSerializer(serializers.ModelSerializer):
@@ -93,7 +94,7 @@ class CategoryTreeSerializer(serializers.ModelSerializer):
 class TargetGroupBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = TargetGroup
-        fields = ("id", "slug", "name")
+        fields = features.TARGET_GROUP_FIELDS
 
 
 class TargetGroupSerializer(serializers.ModelSerializer):
@@ -108,7 +109,7 @@ class TargetGroupSerializer(serializers.ModelSerializer):
 class OrganizationBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
-        fields = ("id", "name")
+        fields = features.ORGANIZATION_FIELDS
 
 
 class OrganizationSerializer(BlankableFieldsSerializer):
@@ -123,7 +124,7 @@ class PublicEmbeddedContactSerializer(BlankableFieldsSerializer):
 
     class Meta:
         model = Contact
-        fields = ("id", "name", "role", "phone", "email", "languages")
+        fields = features.PUBLIC_CONTACT_FIELDS
 
 
 class InternalEmbeddedContactSerializer(BlankableFieldsSerializer):
@@ -131,16 +132,7 @@ class InternalEmbeddedContactSerializer(BlankableFieldsSerializer):
 
     class Meta:
         model = Contact
-        fields = (
-            "id",
-            "name",
-            "role",
-            "phone",
-            "email",
-            "languages",
-            "visibility",
-            "internal_phone",
-        )
+        fields = features.INTERNAL_CONTACT_FIELDS
 
 
 class PublicContactSerializer(BlankableFieldsSerializer):
@@ -194,7 +186,7 @@ class InternalContactSerializer(BlankableFieldsSerializer):
 class LocationBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Location
-        fields = ("id", "name", "street", "house_number", "postcode", "city", "wheelchair")
+        fields = features.LOCATION_FIELDS
 
 
 POINT_SCHEMA = {

@@ -1,6 +1,6 @@
 """Viewsets of the provider API: services (GeoJSON), organisations, locations, contacts,
 categories and target groups. Views parse input and render; queries live in models,
-filters in ``providers.filters``, GeoJSON assembly in ``geojson.py``."""
+filters in ``providers.filters``, GeoJSON assembly in ``providers.features``."""
 
 from __future__ import annotations
 
@@ -27,10 +27,11 @@ from atlas.core.api_tools import (
 )
 from atlas.core.roles import can_see_internal_contacts
 
+from .. import features as service_features
 from ..filters import ServiceFilterSet
 from ..models import Category, Contact, Location, Organization, Service, TargetGroup
 from ..rules import can_edit_everything
-from . import exports, geojson
+from . import exports
 from .permissions import ReadAnyoneWriteByRules, may_write_for
 from .serializers import (
     CategoryTreeSerializer,
@@ -96,7 +97,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
         filterset = validated_filterset(request, self.get_queryset())
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
         start = (page - 1) * size
-        features, count = geojson.page_features(
+        features, count = service_features.page_features(
             filterset.qs,
             start,
             size,
@@ -111,7 +112,9 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         service = self.get_object()
-        text = geojson.detail_feature(service.pk, internal=can_see_internal_contacts(request.user))
+        text = service_features.detail_feature(
+            service.pk, internal=can_see_internal_contacts(request.user)
+        )
         if text is None:
             raise Http404
         return Response(RawJSON(text))
@@ -154,7 +157,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
     )
     def export_geojson(self, request):
         filterset = validated_filterset(request, self.get_queryset())
-        features = geojson.export_features(
+        features = service_features.export_features(
             filterset.qs,
             locations=filterset.location_queryset() if filterset.has_location_filters else None,
             near=filterset.near.point if filterset.near else None,

@@ -13,7 +13,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from providers import feature_store
-from providers.api.geojson import stored_feature_rows
+from providers.features import stored_feature_rows
 from providers.models import Contact, Service, ServiceAtLocation, ServiceFeature
 from tests.factories import (
     CategoryFactory,
@@ -209,3 +209,95 @@ def test_stored_features_equal_a_fresh_build(demo_db):
     }
     assert len(stored) > 3000
     assert stored == fresh
+
+
+# -- the definition, the triggers and the database functions --------------------------------
+
+
+def _tables_in(sql: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'(?:FROM|JOIN) "(\w+)"', sql))
+
+
+def test_the_watched_tables_are_the_tables_the_feature_reads():
+    from providers.features import watched
+
+    sql, _params = stored_feature_rows().query.sql_with_params()
+    assert set(watched()) == _tables_in(sql)
+
+
+def test_every_watched_table_has_the_triggers():
+    from providers.features import watched
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+               WHERE t.tgfoid = to_regprocedure(%s)""",
+            [feature_store.CHANGED_FUNCTION],
+        )
+        triggered = {row[0] for row in cursor.fetchall()}
+    assert triggered == set(watched())
+
+
+def _stored_row_version(service) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ctid::text FROM providers_servicefeature WHERE service_id = %s",
+            [service.pk],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_location_column_outside_the_feature_rebuilds_nothing(service):
+    before = _stored_row_version(service)
+    Location = service.locations.model
+    Location.objects.filter(services=service).update(external_id="elsewhere:1")
+    assert _stored_row_version(service) == before
+
+
+def test_a_location_column_inside_the_feature_rebuilds_it(service):
+    before = _stored_row_version(service)
+    service.locations.update(name="Haus Z")
+    assert _stored_row_version(service) != before
+    stored = json.loads(ServiceFeature.objects.get(service=service).public)
+    assert stored["properties"]["location"]["name"] == "Haus Z"
+
+
+def test_every_change_to_a_watched_table_advances_the_data_version(service):
+    first = feature_store.data_version()
+    Service.objects.filter(pk=service.pk).update(status=Service.Status.DRAFT)
+    second = feature_store.data_version()
+    service.locations.update(external_id="x")
+    assert first < second < feature_store.data_version()
+
+
+@pytest.mark.parametrize("postgresql_16", [False, True], ids=["pg15", "pg16+"])
+def test_the_database_functions_compile_for_each_postgresql_version(monkeypatch, postgresql_16):
+    from planning_areas import point_lookup
+
+    monkeypatch.setattr(connection.features, "is_postgresql_16", postgresql_16)
+    for sql in (feature_store.function_sql(), point_lookup.function_sql()):
+        assert "JSON_BUILD_OBJECT(" in sql
+        assert "JSON_OBJECT(" not in sql.replace("JSON_BUILD_OBJECT(", "")
+        assert "RETURNING" not in sql
+
+
+def test_the_functions_install_on_this_postgresql(service):
+    from planning_areas import point_lookup
+
+    with connection.cursor() as cursor:
+        cursor.execute(feature_store.function_sql())
+        cursor.execute(point_lookup.function_sql())
+        cursor.execute("SELECT providers_refresh_features(ARRAY[%s]::bigint[])", [service.pk])
+    assert ServiceFeature.objects.filter(service=service).count() == 1
+
+
+def test_the_system_check_warns_about_an_outdated_function():
+    from django.core import checks
+
+    assert feature_store.check_installed_functions(databases=["default"]) == []
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON FUNCTION {feature_store.FUNCTION} IS 'outdated'")
+    messages = checks.run_checks(databases=["default"], tags=[checks.Tags.database])
+    assert [m.id for m in messages if m.id.startswith("providers.")] == ["providers.W001"]

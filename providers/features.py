@@ -1,13 +1,16 @@
-"""Service GeoJSON built inside PostgreSQL (json_build_object, ST_AsGeoJSON).
+"""The service feature: what a service looks like as GeoJSON, defined once, built in PostgreSQL.
 
-The features of lists and exports are built ahead: ``stored_feature_rows`` is the
-SQL of the database function that triggers call whenever a service or anything it
-embeds changes (``providers.feature_store``), and a request only reads the stored
-texts, adding what depends on the request (``is_stale``, ``distance``). A page of 500
-services or an export of 100,000 is one query; Python only joins the texts. The
-embedded fields follow the serializer classes in ``serializers.py``, so the documented
-schema and the SQL output cannot drift apart (``tests/providers/test_api_services.py``
-checks it).
+Lists and exports read features built ahead: ``stored_feature_rows`` is the body of the
+database function that triggers call whenever a service or anything it embeds changes
+(``providers.feature_store``), and a request only reads the stored texts, adding what
+depends on the request (``is_stale``, ``distance``). A page of 500 services or an export
+of 100,000 is one query; Python only joins the texts.
+
+The field lists below are the definition: the SQL, the serializers that document the
+schema (``api/serializers.py`` takes its ``Meta.fields`` from here) and ``WATCHED`` (which
+tables and columns the triggers watch) all follow them, and
+``tests/providers/test_feature_store.py`` checks that the watched tables are exactly the
+tables the compiled SQL reads.
 """
 
 from __future__ import annotations
@@ -35,23 +38,69 @@ from django.db.models.functions import Cast
 
 from atlas.core.geojson import JSONBuildObject, geometry_json
 
-from ..models import (
+from .models import (
     Category,
     Contact,
     Location,
+    Organization,
+    Service,
     ServiceAtLocation,
     ServiceFeature,
     ServiceQuerySet,
     TargetGroup,
     not_verified_since,
 )
-from .serializers import (
-    CategoryBriefSerializer,
-    InternalEmbeddedContactSerializer,
-    LocationBriefSerializer,
-    PublicEmbeddedContactSerializer,
-    TargetGroupBriefSerializer,
+
+# -- the definition ------------------------------------------------------------------------
+# A service's own fields, in the order of the feature's properties: the head before the
+# organisation and taxonomies, the body before the contacts, the tail last.
+SERVICE_HEAD_FIELDS = ("name", "description")
+SERVICE_BODY_FIELDS = (
+    "min_age",
+    "max_age",
+    "languages",
+    "is_free",
+    "fees",
+    "opening_hours",
+    "website",
+    "email",
+    "phone",
 )
+SERVICE_TAIL_FIELDS = ("last_verified", "updated_at")
+SERVICE_FIELDS = (*SERVICE_HEAD_FIELDS, *SERVICE_BODY_FIELDS, *SERVICE_TAIL_FIELDS)
+ORGANIZATION_FIELDS = ("id", "name")
+CATEGORY_FIELDS = ("id", "slug", "name", "icon", "colour")
+TARGET_GROUP_FIELDS = ("id", "slug", "name")
+LOCATION_FIELDS = ("id", "name", "street", "house_number", "postcode", "city", "wheelchair")
+PUBLIC_CONTACT_FIELDS = ("id", "name", "role", "phone", "email", "languages")
+INTERNAL_CONTACT_FIELDS = (*PUBLIC_CONTACT_FIELDS, "visibility", "internal_phone")
+TAXONOMY_ORDER = ("sort_order", "name")
+CONTACT_ORDER = ("name", "pk")
+
+
+def _columns(model, *names: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(model._meta.get_field(n).column for n in names if n != "pk"))
+
+
+def watched() -> dict[str, tuple[str, ...] | None]:
+    """Tables whose changes change a stored feature, and for UPDATE the columns that count
+    (``None``: any change, as for link tables). Follows the field lists above."""
+    links = {
+        Service.categories.through._meta.db_table: None,
+        Service.target_groups.through._meta.db_table: None,
+        ServiceAtLocation._meta.db_table: None,
+    }
+    return {
+        Service._meta.db_table: _columns(Service, *SERVICE_FIELDS, "organization"),
+        Organization._meta.db_table: _columns(Organization, *ORGANIZATION_FIELDS),
+        Category._meta.db_table: _columns(Category, *CATEGORY_FIELDS, *TAXONOMY_ORDER),
+        TargetGroup._meta.db_table: _columns(TargetGroup, *TARGET_GROUP_FIELDS, *TAXONOMY_ORDER),
+        Location._meta.db_table: _columns(Location, *LOCATION_FIELDS, "point"),
+        Contact._meta.db_table: _columns(
+            Contact, *INTERNAL_CONTACT_FIELDS, *CONTACT_ORDER, "service"
+        ),
+        **links,
+    }
 
 
 def _object(fields: Iterable[str], prefix: str = "") -> JSONBuildObject:
@@ -59,13 +108,11 @@ def _object(fields: Iterable[str], prefix: str = "") -> JSONBuildObject:
 
 
 def _contacts(service_ref: str, internal: bool) -> ArraySubquery:
-    serializer = InternalEmbeddedContactSerializer if internal else PublicEmbeddedContactSerializer
+    fields = INTERNAL_CONTACT_FIELDS if internal else PUBLIC_CONTACT_FIELDS
     contacts = Contact.objects.filter(service_id=OuterRef(service_ref))
     if not internal:
         contacts = contacts.public()
-    return ArraySubquery(
-        contacts.order_by("name", "pk").values(json=_object(serializer.Meta.fields))
-    )
+    return ArraySubquery(contacts.order_by(*CONTACT_ORDER).values(json=_object(fields)))
 
 
 def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict:
@@ -77,41 +124,33 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
     p = prefix
     categories = ArraySubquery(
         Category.objects.filter(services=OuterRef(service_ref))
-        .order_by("sort_order", "name")
-        .values(json=_object(CategoryBriefSerializer.Meta.fields))
+        .order_by(*TAXONOMY_ORDER)
+        .values(json=_object(CATEGORY_FIELDS))
     )
     target_groups = ArraySubquery(
         TargetGroup.objects.filter(services=OuterRef(service_ref))
-        .order_by("sort_order", "name")
-        .values(json=_object(TargetGroupBriefSerializer.Meta.fields))
+        .order_by(*TAXONOMY_ORDER)
+        .values(json=_object(TARGET_GROUP_FIELDS))
     )
+
+    def own(fields: tuple[str, ...]) -> dict:
+        return {name: F(f"{p}{name}") for name in fields}
+
     return {
         "id": F(service_ref),
-        "name": F(f"{p}name"),
-        "description": F(f"{p}description"),
-        "organization": JSONBuildObject(
-            id=F(f"{p}organization_id"), name=F(f"{p}organization__name")
-        ),
+        **own(SERVICE_HEAD_FIELDS),
+        "organization": _object(ORGANIZATION_FIELDS, f"{p}organization__"),
         "categories": categories,
         "target_groups": target_groups,
-        "min_age": F(f"{p}min_age"),
-        "max_age": F(f"{p}max_age"),
-        "languages": F(f"{p}languages"),
-        "is_free": F(f"{p}is_free"),
-        "fees": F(f"{p}fees"),
-        "opening_hours": F(f"{p}opening_hours"),
-        "website": F(f"{p}website"),
-        "email": F(f"{p}email"),
-        "phone": F(f"{p}phone"),
+        **own(SERVICE_BODY_FIELDS),
         "contacts": _contacts(service_ref, internal),
-        "last_verified": F(f"{p}last_verified"),
-        "updated_at": F(f"{p}updated_at"),
+        **own(SERVICE_TAIL_FIELDS),
     }
 
 
 def _feature(internal: bool) -> Cast:
     properties = service_properties("service__", "service_id", internal=internal)
-    properties["location"] = _object(LocationBriefSerializer.Meta.fields, "location__")
+    properties["location"] = _object(LOCATION_FIELDS, "location__")
     feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
@@ -220,8 +259,6 @@ def export_features(
 
 def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
     """One service as a Feature: its locations' points as (Multi)Point, the locations listed."""
-    from ..models import Service
-
     properties = service_properties("", "pk", internal=internal)
     properties["is_stale"] = Case(
         When(not_verified_since(), then=Value(True)),
@@ -233,7 +270,7 @@ def detail_feature(service_id: int, *, internal: bool = False) -> str | None:
         .order_by("name", "pk")
         .values(
             json=JSONBuildObject(
-                **{name: F(name) for name in LocationBriefSerializer.Meta.fields},
+                **{name: F(name) for name in LOCATION_FIELDS},
                 point=geometry_json("point"),
             )
         )
