@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "atlas.core.csp.AtlasCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "atlas.core.statement_timeout.StatementTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -103,8 +104,16 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # request gain from them (measured by bench/api.py); batch jobs may raise the setting.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
     f"-c pg_trgm.word_similarity_threshold={env.float('ATLAS_SEARCH_TRIGRAM_THRESHOLD', 0.5)} "
-    f"-c max_parallel_workers_per_gather={env.int('ATLAS_DB_PARALLEL_WORKERS', 0)}"
+    f"-c max_parallel_workers_per_gather={env.int('ATLAS_DB_PARALLEL_WORKERS', 0)} "
+    # JIT compilation starts whenever a plan's cost passes jit_above_cost, which a radius
+    # search's geography functions always do: it took 881 of 1,656 ms of a near= query
+    # at 10 km over 100,000 services (EXPLAIN ANALYZE, bench/abuse.py's database).
+    "-c jit=off"
 )
+# Longest a single statement of a web request may run (milliseconds; 0: no limit). Set per
+# request by atlas.core.statement_timeout, so management commands and imports are unlimited.
+# Below gunicorn's 30 s worker timeout, so PostgreSQL stops before the worker is killed.
+ATLAS_STATEMENT_TIMEOUT_MS = env.int("ATLAS_STATEMENT_TIMEOUT_MS", default=10_000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -281,7 +290,9 @@ REST_FRAMEWORK = {
 # Limits of the API's query parameters (answers beyond them are HTTP 400).
 ATLAS_API_MAX_PAGE_SIZE = env.int("ATLAS_API_MAX_PAGE_SIZE", default=1000)
 ATLAS_API_MAX_BBOX_DEGREES = env.float("ATLAS_API_MAX_BBOX_DEGREES", default=2.0)
-ATLAS_API_MAX_RADIUS_METRES = env.int("ATLAS_API_MAX_RADIUS_METRES", default=50_000)
+# 10 km: "near me" means a walk or a short ride; every service of a city within 50 km
+# made a near= request sort the whole city (1.5 s at 100,000 services, bench/abuse.py).
+ATLAS_API_MAX_RADIUS_METRES = env.int("ATLAS_API_MAX_RADIUS_METRES", default=10_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sozialraum-Atlas API",
     "DESCRIPTION": "Open, keyless API of the social-space atlas: services, organisations, "

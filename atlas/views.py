@@ -20,6 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer, is_area_code
+from providers.filters import max_radius
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
 
 from . import queries
@@ -52,7 +53,8 @@ def _filter_context(request: HttpRequest) -> dict:
             "near": request.GET.get("near", ""),
             "radius": request.GET.get("radius", "1000"),
         },
-        "radius_choices": RADIUS_CHOICES,
+        # Only radii the API allows (ATLAS_API_MAX_RADIUS_METRES), so each is served fast.
+        "radius_choices": [c for c in RADIUS_CHOICES if int(c[0]) <= max_radius()],
         "active_area": _active_area(request.GET.get("area", "")),
     }
 

@@ -36,14 +36,22 @@ from atlas.core.forms import (
 )
 from planning_areas.models import Area
 
-from .models import Category, Location, Organization, Service, TargetGroup, search_words
+from .models import (
+    Category,
+    Location,
+    Organization,
+    Service,
+    TargetGroup,
+    location_condition,
+    search_words,
+)
 
 MAX_QUERY_LENGTH = 200
 
 
 def max_radius() -> int:
     """Largest allowed ``radius`` in metres (ATLAS_API_MAX_RADIUS_METRES)."""
-    return int(getattr(settings, "ATLAS_API_MAX_RADIUS_METRES", 50_000))
+    return int(getattr(settings, "ATLAS_API_MAX_RADIUS_METRES", 10_000))
 
 
 DEFAULT_RADIUS = 2_000
@@ -187,7 +195,7 @@ class ServiceFilterSet(django_filters.FilterSet):
         min_value=1,
         help_text=_(
             "Search radius in metres for `near`, 1 to ATLAS_API_MAX_RADIUS_METRES "
-            "(default 50000); 2000 if omitted."
+            "(default 10000); 2000 if omitted."
         ),
     )
     age = django_filters.NumberFilter(
@@ -334,24 +342,28 @@ class ServiceFilterSet(django_filters.FilterSet):
             # Surface as a form error so DRF answers 400 and HTML views can show it.
             self.form.add_error(exc.name, exc.error)
             raise exc.as_validation_error() from None
+        if self.near:
+            return queryset.nearest_first(
+                self.near.point, location_condition("locations__", **self._location_arguments())
+            )
         if self.location_filters:
             queryset = queryset.with_location_in(self.location_queryset())
-        if self.near:
-            queryset = queryset.annotate_distance(self.near.point, self.location_queryset())
-            return queryset.order_by("distance", "name", "pk")
         if self.search:
             return queryset.order_by("-rank", "name", "pk")
         return queryset.order_by("name", "pk")
 
     def location_queryset(self) -> QuerySet[Location]:
         """Locations satisfying every location-level filter (all locations if none)."""
+        return Location.objects.matching(**self._location_arguments())
+
+    def _location_arguments(self) -> dict:
         f = self.location_filters
-        return Location.objects.matching(
-            bbox=f.get("bbox"),
-            near=(f["near"].point, f["near"].radius) if "near" in f else None,
-            area_ids=f.get("area_ids"),
-            wheelchair=f.get("wheelchair"),
-        )
+        return {
+            "bbox": f.get("bbox"),
+            "near": (f["near"].point, f["near"].radius) if "near" in f else None,
+            "area_ids": f.get("area_ids"),
+            "wheelchair": f.get("wheelchair"),
+        }
 
     @property
     def has_location_filters(self) -> bool:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import PointOnSurface
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -297,52 +297,34 @@ def _published_filter(category_ids: set[int] | None) -> tuple[str, list]:
 def nearest_services(
     point: Point, *, category: Category | None = None, limit: int = DEFAULT_SERVICE_LIMIT
 ) -> list[NearbyService]:
-    """The ``limit`` published services nearest to ``point``, with distances in metres.
+    """The ``limit`` published services nearest to ``point`` (at most MAX_SERVICE_DISTANCE_M
+    away), with distances in metres.
 
-    The GiST index on locations finds candidates by planar distance (``<->``);
-    they are then ordered by their true distance on the spheroid. Candidates
-    are generous (five times ``limit``) because a degree of longitude is shorter
-    than one of latitude.
+    "Nearest" is the site's and the API's definition (``Location.objects.within`` and
+    ``nearest_first``: index-backed ST_DWithin and KNN on geography). Candidates are the
+    nearest locations offering a published service; more than ``limit`` because a location
+    may offer several services and a service lie at several locations.
     """
-    condition, params = _published_filter(_category_ids(category))
-    location = Location._meta.db_table
-    link = ServiceAtLocation._meta.db_table
-    service = Service._meta.db_table
-    sql = f"""
-        WITH candidates AS (
-            SELECT l.id, l.point FROM "{location}" l
-            WHERE EXISTS (
-                SELECT 1 FROM "{link}" sl JOIN "{service}" s ON s.id = sl.service_id
-                WHERE sl.location_id = l.id AND {condition})
-            ORDER BY l.point <-> ST_SetSRID(ST_MakePoint(%s, %s), %s)
-            LIMIT %s
+    services = Service.objects.published()
+    category_ids = _category_ids(category)
+    if category_ids is not None:
+        services = services.in_category_ids(category_ids)
+    offering = ServiceAtLocation.objects.filter(location_id=OuterRef("pk"), service__in=services)
+    with _serial_query():
+        candidates = dict(
+            Location.objects.filter(Exists(offering))
+            .within(point, MAX_SERVICE_DISTANCE_M)
+            .nearest_first(point)
+            .values_list("pk", "distance")[: max(limit * 5, 50)]
         )
-        SELECT sl.service_id, c.id,
-               ST_Distance(c.point::geography, ST_SetSRID(ST_MakePoint(%s, %s), %s)::geography)
-                   AS distance
-        FROM candidates c
-        JOIN "{link}" sl ON sl.location_id = c.id
-        JOIN "{service}" s ON s.id = sl.service_id AND {condition}
-        ORDER BY distance, s.name
-        LIMIT %s
-    """  # noqa: S608 - table names from model metadata, values as parameters
-    srid = settings.ATLAS_SRID
-    values = [
-        *params,
-        point.x,
-        point.y,
-        srid,
-        max(limit * 5, 50),
-        point.x,
-        point.y,
-        srid,
-        *params,
-        limit * 3,
-    ]
-    with _serial_query() as cursor:
-        cursor.execute(sql, values)
-        rows = [r for r in cursor.fetchall() if r[2] <= MAX_SERVICE_DISTANCE_M]
-    return _hydrate(rows, limit)
+        links = ServiceAtLocation.objects.filter(
+            location_id__in=candidates, service__in=services
+        ).values_list("service_id", "location_id", "service__name")
+        rows = sorted(
+            ((s, loc, candidates[loc], name) for s, loc, name in links),
+            key=lambda row: (row[2], row[3], row[0]),
+        )
+    return _hydrate([row[:3] for row in rows], limit)
 
 
 def services_in_area(

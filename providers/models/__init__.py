@@ -11,7 +11,7 @@ from ..editorial import PendingChange, ProblemReport, ServiceDeletion
 from .common import ChoiceArrayField, Language, LegalBasis, TimeStamped
 from .contacts import Contact, ContactQuerySet
 from .features import ServiceFeature, ServiceFeatureQuerySet
-from .locations import Location, LocationQuerySet, envelope_around
+from .locations import Location, LocationQuerySet, location_condition
 from .organizations import Organization, OrganizationQuerySet
 from .services import (
     MAX_SEARCH_WORDS,
@@ -49,6 +49,7 @@ __all__ = [
     "SEARCH_EXPANSION_CACHE_SECONDS",
     "SEARCH_WORD",
     "search_words",
+    "location_condition",
     "SearchWord",
     "SearchWordQuerySet",
     "Service",
@@ -59,7 +60,6 @@ __all__ = [
     "ServiceQuerySet",
     "TargetGroup",
     "TimeStamped",
-    "envelope_around",
     "not_verified_since",
     "verified_limit",
 ]

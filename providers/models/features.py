@@ -10,11 +10,12 @@ bulk imports, raw SQL and the admin all keep them current inside their own trans
 from __future__ import annotations
 
 from django.contrib.gis.db import models
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db.models import Case, Expression, F, Func, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Round
 from django.utils.translation import gettext_lazy as _
+
+from atlas.core.geography import GeographyDistance
 
 from .services import not_verified_since
 
@@ -38,7 +39,7 @@ class ServiceFeatureQuerySet(models.QuerySet):
             is_stale,
         ]
         if near is not None:
-            distance = Round(Distance("location__point", near), 1)
+            distance = Round(GeographyDistance("location__point", near), 1)
             parts += [Value(', "distance" : '), Cast(distance, models.TextField())]
         parts.append(Value("}}"))
         return self.annotate(text=Concat(*parts, output_field=models.TextField()))

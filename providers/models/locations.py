@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point, Polygon
-from django.contrib.gis.measure import D
+from django.contrib.postgres.indexes import GistIndex
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from atlas.core.geography import AsGeography, GeographyDistance, KNNDistance, WithinMetres
 from planning_areas.models import Area
 
 from .common import TimeStamped
 from .organizations import Organization
 
 
-def envelope_around(point: Point, metres: float) -> Polygon:
-    """A WGS84 box that surely contains the circle of ``metres`` around ``point``;
-    lets the spatial index pre-select before the exact distance test."""
-    dlat = metres / 111_000 * 1.01
-    dlon = dlat / max(math.cos(math.radians(min(abs(point.y), 89.0))), 0.01)
-    return Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+def location_condition(
+    prefix: str = "",
+    *,
+    bbox: Polygon | None = None,
+    near: tuple[Point, float] | None = None,
+    area_ids: Iterable[int] | None = None,
+    wheelchair: Iterable[str] | None = None,
+) -> Q:
+    """The location filters as one condition on the location at ``prefix`` (``""`` for a
+    Location query, ``"locations__"`` from a service), so a service query can apply them to
+    the very location row it joins instead of to a subquery of locations."""
+    condition = Q()
+    if bbox is not None:
+        condition &= Q(**{f"{prefix}point__intersects": bbox})
+    if near is not None:
+        condition &= Q(WithinMetres(f"{prefix}point", *near))
+    if area_ids is not None:
+        member = Location.areas.through.objects.filter(area_id__in=list(area_ids))
+        condition &= Q(**{f"{prefix}pk__in": member.values("location_id")})
+    if wheelchair is not None:
+        condition &= Q(**{f"{prefix}wheelchair__in": list(wheelchair)})
+    return condition
 
 
 def default_city() -> str:
@@ -46,6 +62,20 @@ class LocationQuerySet(models.QuerySet):
             )
         )
 
+    # -- "nearest": the one definition, used by the API, the site and the caseworker lookup --
+
+    def within(self, point: Point, metres: float) -> LocationQuerySet:
+        """Locations at most ``metres`` from ``point`` on the spheroid (``WithinMetres``:
+        ST_DWithin on geography, served by the GiST index ``location_point_geography``)."""
+        return self.filter(WithinMetres("point", point, metres))
+
+    def nearest_first(self, point: Point) -> LocationQuerySet:
+        """Ordered nearest to ``point`` first by the KNN operator (an index scan that stops
+        after the rows a LIMIT asks for), annotated with ``distance`` in metres."""
+        return self.annotate(distance=GeographyDistance("point", point)).order_by(
+            KNNDistance("point", point)
+        )
+
     def outside_areas(self) -> LocationQuerySet:
         return self.filter(is_outside_areas=True)
 
@@ -59,23 +89,9 @@ class LocationQuerySet(models.QuerySet):
     ) -> LocationQuerySet:
         """Locations inside ``bbox``, within ``near=(point, metres)``, in the given areas
         (stored membership) and with one of the ``wheelchair`` values. All index-backed."""
-        qs = self
-        if bbox is not None:
-            qs = qs.filter(point__intersects=bbox)
-        if near is not None:
-            point, metres = near
-            qs = qs.filter(point__intersects=envelope_around(point, metres)).filter(
-                point__distance_lte=(point, D(m=metres))
-            )
-        if area_ids is not None:
-            qs = qs.filter(
-                pk__in=Location.areas.through.objects.filter(area_id__in=list(area_ids)).values(
-                    "location_id"
-                )
-            )
-        if wheelchair is not None:
-            qs = qs.filter(wheelchair__in=list(wheelchair))
-        return qs
+        return self.filter(
+            location_condition(bbox=bbox, near=near, area_ids=area_ids, wheelchair=wheelchair)
+        )
 
     def refresh_areas(self) -> int:
         """Recompute the stored area membership of these locations in one SQL statement.
@@ -161,6 +177,10 @@ class Location(TimeStamped):
         verbose_name = _("location")
         verbose_name_plural = _("locations")
         ordering = ["name"]
+        indexes = [
+            # Serves within() and nearest_first(): radii in metres and KNN ordering.
+            GistIndex(AsGeography("point"), name="location_point_geography"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["external_id"],

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.contrib.gis.db.models.functions import Distance as DistanceFunction
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
@@ -21,12 +20,13 @@ from django.contrib.postgres.search import (
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, Min, OuterRef, Q, Value
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from atlas.core.geography import GeographyDistance
 from atlas.core.roles import in_group, is_admin, is_editor
 
 from ..validators import validate_opening_hours
@@ -153,15 +153,16 @@ class ServiceQuerySet(models.QuerySet):
             )
         )
 
-    def annotate_distance(self, point: Point, locations: models.QuerySet) -> ServiceQuerySet:
-        """``distance``: metres from ``point`` to the service's nearest of ``locations``."""
-        nearest = (
-            locations.filter(services=OuterRef("pk"))
-            .annotate(metres=DistanceFunction("point", point))
-            .order_by("metres")
-            .values("metres")[:1]
+    def nearest_first(self, point: Point, locations: Q) -> ServiceQuerySet:
+        """Services offered at a location meeting ``locations`` (a condition on
+        ``locations__…``, see ``location_condition``, including the radius around
+        ``point``), annotated with ``distance``: metres to the nearest such location. One
+        join and ``min()`` per service, no subquery per service."""
+        return (
+            self.filter(locations)
+            .annotate(distance=Min(GeographyDistance("locations__point", point)))
+            .order_by("distance", "name", "pk")
         )
-        return self.annotate(distance=Subquery(nearest, output_field=models.FloatField()))
 
     def page_ctes(self, start: int, size: int) -> tuple[str, list]:
         """SQL and parameters of two common table expressions: ``matches`` (every match,

@@ -63,7 +63,7 @@ def test_schema_documents_every_service_filter_with_limits():
     ):
         assert name in parameters, name
         assert parameters[name].get("description"), name
-    assert "50000" in parameters["radius"]["description"]
+    assert "10000" in parameters["radius"]["description"]
     for path in (
         "/api/v1/services/export.csv",
         "/api/v1/services/export.geojson",
