@@ -27,6 +27,7 @@ from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import set_area_attributes
 from planning_areas.imports.indicators import import_indicators
 from planning_areas.models import Area, Crosswalk, Layer
+from providers.imports.writing import sync_m2m, upsert_by_key
 from providers.models import (
     Category,
     Contact,
@@ -36,7 +37,6 @@ from providers.models import (
     ServiceAtLocation,
     TargetGroup,
 )
-from providers.services import sync_m2m, upsert_by_key
 
 Log = Callable[[str], None]
 

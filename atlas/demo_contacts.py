@@ -16,8 +16,8 @@ from django.utils.text import slugify
 
 from atlas.lookup.models import Responsibility
 from planning_areas.models import Area
+from providers.imports.writing import upsert_by_key
 from providers.models import Category, Contact, Organization
-from providers.services import upsert_by_key
 
 DEMO_NOTE = "Fiktive Demo-Person – keine echten Kontaktdaten."
 FIRST_NAMES = ["Alex", "Sascha", "Kim", "Robin", "Charlie", "Toni", "Luca", "Jona", "Maxi", "Sam"]

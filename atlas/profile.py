@@ -35,8 +35,8 @@ from planning_areas.imports.areas import (
 from planning_areas.imports.indicators import IndicatorImportError, import_indicators
 from planning_areas.imports.reading import ImportFileError, read_geo_file
 from planning_areas.models import Area, Crosswalk, Layer
+from providers.imports.service_import import Mapping, ServiceImportError, import_services
 from providers.models import Category, TargetGroup
-from providers.service_import import Mapping, ServiceImportError, import_services
 
 Log = Callable[[str], None]
 

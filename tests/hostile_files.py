@@ -7,6 +7,7 @@ of the audit (issue 10 item 6).
 
 from __future__ import annotations
 
+import gzip
 import re
 import struct
 import zipfile
@@ -153,3 +154,24 @@ latitude = "Breite"
 longitude = "Laenge"
 """
 MARKUP_MAPPING = CSV_MAPPING + 'website = "Web"\n'
+
+
+def gzip_bomb_csv(folder: Path, unpacked_bytes: int = 400_000_000) -> Path:
+    """An address .csv.gz of a header and ``unpacked_bytes`` of blank lines (about 400 kB)."""
+    path = folder / "adressen.csv.gz"
+    with gzip.open(path, "wb", compresslevel=9) as sink:
+        sink.write(b"strasse;hausnummer\n")
+        block = b"\n" * (1 << 20)
+        for _ in range(unpacked_bytes // len(block)):
+            sink.write(block)
+    return path
+
+
+def long_address_csv(folder: Path, rows: int = 2_100_000) -> Path:
+    """An address CSV of more rows than ATLAS_IMPORT_MAX_ADDRESS_ROWS (default 2,000,000)."""
+    path = folder / "adressen.csv"
+    with open(path, "w", encoding="utf-8") as sink:
+        sink.write("strasse;hausnummer\n")
+        for start in range(0, rows, 10_000):
+            sink.write("".join(f"Weg;{n}\n" for n in range(start, start + 10_000)))
+    return path

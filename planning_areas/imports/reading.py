@@ -276,15 +276,35 @@ def _delimiter(readable: Path, encoding: str) -> str:
     return max((",", ";", "\t", "|"), key=header.count)
 
 
+def _check_gzip_size(readable: Path, name: str) -> None:
+    """Refuse a .gz that unpacks beyond the unpacked-size limit (counted, never stored)."""
+    limits = LIMITS()
+    budget = files.UnpackBudget(name, limits.unpacked_bytes, limits.unpacked_bytes)
+    try:
+        with gzip.open(readable, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                budget.spend(len(chunk))
+    except files.FileRefused as exc:
+        raise ImportFileError(str(exc)) from exc
+    except (OSError, EOFError) as exc:
+        raise ImportFileError(
+            _("Cannot read %(path)s: %(error)s") % {"path": name, "error": exc}
+        ) from exc
+
+
 def _read_csv(readable: Path, name: str, encoding: str | None) -> pd.DataFrame:
     encoding = encoding or "utf-8-sig"
+    if readable.name.lower().endswith(".gz"):
+        _check_gzip_size(readable, name)
+    limit = LIMITS().rows
     try:
-        return pd.read_csv(
+        frame = pd.read_csv(
             readable,
             dtype=str,
             keep_default_na=False,
             sep=_delimiter(readable, encoding),
             encoding=encoding,
+            nrows=limit + 1,  # one more than allowed tells a file that is too long
         )
     except (
         OSError,
@@ -297,6 +317,12 @@ def _read_csv(readable: Path, name: str, encoding: str | None) -> pd.DataFrame:
         raise ImportFileError(
             _("Cannot read %(path)s: %(error)s") % {"path": name, "error": exc}
         ) from exc
+    if len(frame) > limit:
+        raise ImportFileError(
+            _("%(path)s has more than %(limit)d rows; split it or raise the limit.")
+            % {"path": name, "limit": limit}
+        )
+    return frame
 
 
 def read_table(

@@ -146,7 +146,7 @@ class ServiceAdmin(ScopedAdmin):
     def get_urls(self):
         from django.urls import path
 
-        from .imports import service_import_view
+        from ..imports.views import service_import_view
 
         return [
             path(

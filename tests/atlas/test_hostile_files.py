@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from atlas.core import uploads
 from atlas.core.files import FileRefused, Limits, iter_csv, read_sheet, unpacked
-from planning_areas.models import Area, Layer
+from planning_areas.models import Address, Area, Layer
 from providers.models import Organization, Service
 from tests import hostile_files as hostile
 
@@ -102,6 +102,23 @@ def test_zip_bomb_on_the_area_import_page_is_refused_and_removed(client, editor,
     assert "unpacks to 20.0 MB" in response.content.decode()
     assert not Area.objects.exists()
     assert not any(uploads.root().iterdir())
+
+
+def test_gzip_bomb_in_the_address_import_is_refused(tmp_path):
+    bomb = hostile.gzip_bomb_csv(tmp_path, unpacked_bytes=20_000_000)
+    start = time.monotonic()
+    with pytest.raises(CommandError, match="unpacks to more than 2.0 MB"):
+        call_command("import_addresses", str(bomb), "--commit", stdout=io.StringIO())
+    assert time.monotonic() - start < 2
+    assert not Address.objects.exists()
+
+
+def test_address_file_beyond_the_row_limit_is_refused(tmp_path, settings):
+    settings.ATLAS_IMPORT_MAX_ADDRESS_ROWS = 500
+    path = hostile.long_address_csv(tmp_path, rows=1000)
+    with pytest.raises(CommandError, match="more than 500 rows"):
+        call_command("import_addresses", str(path), "--commit", stdout=io.StringIO())
+    assert not Address.objects.exists()
 
 
 # --- Excel ----------------------------------------------------------------------------------

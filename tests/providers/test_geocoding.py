@@ -5,7 +5,7 @@ from django.contrib.gis.geos import Point
 
 from planning_areas.address_search import street_key
 from planning_areas.models import Address, Street
-from providers.geocoding import AddressIndexGeocoder
+from providers.imports.geocoding import AddressIndexGeocoder
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from atlas import demo
+from providers.imports.writing import upsert_by_key
 from providers.models import Category, Organization, Service, TargetGroup
-from providers.services import upsert_by_key
 from tests.factories import CategoryFactory, OrganizationFactory, TargetGroupFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from providers.service_import import Mapping, ServiceImportError, import_services
+from providers.imports.service_import import Mapping, ServiceImportError, import_services
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from atlas.core import uploads
 
 from ..review import needs_review
-from ..service_import import Mapping, ServiceImportError, import_services
+from .service_import import Mapping, ServiceImportError, import_services
 
 MAPPINGS_DIR = Path(settings.BASE_DIR) / "fixtures" / "mappings"
 
@@ -62,59 +62,67 @@ def service_import_view(model_admin, request):
     if not request.user.has_perm("providers.import_services"):
         raise PermissionDenied
     may_commit = not needs_review(request.user)
-    allowed = (
-        set(request.user.edited_organizations.values_list("pk", flat=True))
-        if needs_review(request.user)
-        else None
-    )
+    form = ServiceImportForm()
+    report = error = token = None
+    if request.method == "POST" and request.POST.get("token"):
+        report, error = _commit(request, request.POST["token"], may_commit)
+    elif request.method == "POST":
+        form = ServiceImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            report, error, token = _preview(request, form)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
         "title": _("Import services"),
         "may_commit": may_commit,
+        "form": form,
+        "report": report,
+        "error": error,
+        "token": token,
     }
-    form = ServiceImportForm()
-    report = error = token = None
-    if request.method == "POST" and request.POST.get("token"):
-        token = request.POST["token"]
-        entry = uploads.load(request, token)
-        if entry is None:
-            error = _("The uploaded file is no longer there; upload it again.")
-        elif not may_commit:
-            raise PermissionDenied
-        else:
-            try:
-                report = import_services(
-                    entry["paths"]["file"], _mapping(entry), commit=True, user=request.user
-                )
-            except ServiceImportError as exc:
-                error = str(exc)
-            uploads.discard(request, token)
-            token = None
-    elif request.method == "POST":
-        form = ServiceImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            token = uploads.store(
-                request,
-                {
-                    "file": form.cleaned_data["file"],
-                    "mapping_file": form.cleaned_data["mapping_file"],
-                },
-                {"shipped_mapping": form.cleaned_data["shipped_mapping"]},
-            )
-            entry = uploads.load(request, token)
-            try:
-                report = import_services(
-                    entry["paths"]["file"],
-                    _mapping(entry),
-                    commit=False,
-                    allowed_organizations=allowed,
-                )
-            except ServiceImportError as exc:
-                error = str(exc)
-            if error or not report.ok:
-                uploads.discard(request, token)
-                token = None
     status = 400 if error or (report is not None and not report.ok) else 200
-    context.update({"form": form, "report": report, "error": error, "token": token})
     return TemplateResponse(request, "admin/providers/import_services.html", context, status=status)
+
+
+def _commit(request, token: str, may_commit: bool):
+    """Import a previewed upload of this session; the files are removed either way."""
+    entry = uploads.load(request, token)
+    if entry is None:
+        return None, _("The uploaded file is no longer there; upload it again.")
+    if not may_commit:
+        raise PermissionDenied
+    try:
+        report = import_services(
+            entry["paths"]["file"], _mapping(entry), commit=True, user=request.user
+        )
+    except ServiceImportError as exc:
+        return None, str(exc)
+    finally:
+        uploads.discard(request, token)
+    return report, None
+
+
+def _preview(request, form: ServiceImportForm):
+    """Store the upload and dry-run it; keep it (under the returned token) only if it passed."""
+    allowed = (
+        set(request.user.edited_organizations.values_list("pk", flat=True))
+        if needs_review(request.user)
+        else None
+    )
+    token = uploads.store(
+        request,
+        {"file": form.cleaned_data["file"], "mapping_file": form.cleaned_data["mapping_file"]},
+        {"shipped_mapping": form.cleaned_data["shipped_mapping"]},
+    )
+    entry = uploads.load(request, token)
+    report = error = None
+    try:
+        report = import_services(
+            entry["paths"]["file"], _mapping(entry), commit=False, allowed_organizations=allowed
+        )
+    except ServiceImportError as exc:
+        error = str(exc)
+    if error or not report.ok:
+        uploads.discard(request, token)
+        token = None
+    return report, error, token

@@ -1,4 +1,5 @@
-"""Multi-step writes on providers: idempotent upserts used by imports and the demo loader."""
+"""Writing an import: idempotent upserts (also used by the demo loader) and the service import's
+organisations, locations, services and their links, in that order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from dataclasses import dataclass, field
 
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from ..models import Category, Location, Organization, Service, ServiceAtLocation, TargetGroup
+from .preparing import PreparedRow
 
 
 @dataclass
@@ -98,3 +102,85 @@ def sync_m2m(
             [through(**{source_field: s, target_field: t}) for s, t in missing], batch_size=2000
         )
     return len(stale) + len(missing)
+
+
+@dataclass
+class WriteResult:
+    organizations: UpsertResult
+    locations: UpsertResult
+    services: UpsertResult
+    links_changed: int
+
+
+def write_services(prepared: dict[str, PreparedRow], *, user, reason: str) -> WriteResult:
+    """Store prepared rows: organisations, then locations, then services and their links.
+
+    Call inside a transaction (the import is all or nothing). Each write is recorded
+    in the history with ``user`` and ``reason``.
+    """
+    organizations, org_result = upsert_by_key(
+        Organization, _merged_organizations(prepared), user=user, reason=reason
+    )
+    owner = {key: organizations[row.organization_key].pk for key, row in prepared.items()}
+    locations, loc_result = upsert_by_key(
+        Location,
+        {key: {**row.location, "organization_id": owner[key]} for key, row in prepared.items()},
+        user=user,
+        reason=reason,
+    )
+    Location.objects.filter(
+        pk__in=[locations[k].pk for k in loc_result.changed_keys]
+    ).refresh_areas()
+    services, svc_result = upsert_by_key(
+        Service,
+        {key: {**row.service, "organization_id": owner[key]} for key, row in prepared.items()},
+        user=user,
+        reason=reason,
+    )
+    links = _sync_links(prepared, services, locations)
+    return WriteResult(org_result, loc_result, svc_result, links)
+
+
+def _merged_organizations(prepared: dict[str, PreparedRow]) -> dict[str, dict]:
+    """One row per Träger: public if any row says so, the first website any row gives."""
+    rows: dict[str, dict] = {}
+    for row in prepared.values():
+        merged = rows.setdefault(row.organization_key, dict(row.organization))
+        if row.organization["kind"] == Organization.Kind.PUBLIC:
+            merged["kind"] = Organization.Kind.PUBLIC
+        merged["website"] = merged["website"] or row.organization["website"]
+    return rows
+
+
+def _sync_links(prepared: dict[str, PreparedRow], services: dict, locations: dict) -> int:
+    categories = dict(Category.objects.values_list("slug", "pk"))
+    groups = dict(TargetGroup.objects.values_list("slug", "pk"))
+    ids = [s.pk for s in services.values()]
+    links = sync_m2m(
+        Service.categories.through,
+        "service_id",
+        "category_id",
+        [(services[k].pk, categories[c]) for k, r in prepared.items() for c in r.categories],
+        source_ids=ids,
+    )
+    links += sync_m2m(
+        Service.target_groups.through,
+        "service_id",
+        "targetgroup_id",
+        [(services[k].pk, groups[g]) for k, r in prepared.items() for g in r.target_groups],
+        source_ids=ids,
+    )
+    # Locations an editor added by hand stay linked: the import only adds its own.
+    current = set(
+        ServiceAtLocation.objects.filter(service_id__in=ids).values_list(
+            "service_id", "location_id"
+        )
+    )
+    links += sync_m2m(
+        ServiceAtLocation,
+        "service_id",
+        "location_id",
+        current | {(services[k].pk, locations[k].pk) for k in prepared},
+        source_ids=ids,
+    )
+    return links
