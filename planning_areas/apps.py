@@ -11,15 +11,17 @@ class PlanningAreasConfig(AppConfig):
         from django.urls import register_converter
 
         from .converters import AreaCodeConverter
-        from .map_view import areas_changed
+        from .map_view import forget_map_view
         from .models import Area, Layer
         from .point_lookup import install_after_migrate
+        from .signals import areas_changed
 
         register_converter(AreaCodeConverter, "area_code")
         for signal in (post_save, post_delete):
             for model in (Area, Layer):
                 uid = f"map_view_{model.__name__}"
-                signal.connect(areas_changed, sender=model, dispatch_uid=uid)
+                signal.connect(forget_map_view, sender=model, dispatch_uid=uid)
+        areas_changed.connect(forget_map_view, dispatch_uid="map_view_areas_changed")
 
         post_migrate.connect(
             install_after_migrate, sender=self, dispatch_uid="planning_areas_point_lookup"

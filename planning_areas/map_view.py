@@ -3,9 +3,10 @@
 No city is written into the code: an atlas shows the municipality whose areas it holds.
 The extent is computed by PostGIS (``ST_Extent``) and cached per data version; the version
 changes when areas are added or removed, when the day changes (layers become current or
-expire) and when an area or layer is saved or deleted in this process. Geometries changed in
-place by another process are picked up after ``CACHE_SECONDS`` at the latest (with a shared
-cache at once, as the signals bump the version there).
+expire), when an area or layer is saved or deleted and when an import or composition sends
+``signals.areas_changed`` in this process. Geometries changed in place by another process
+are picked up after ``CACHE_SECONDS`` at the latest (with a shared cache at once, as the
+signals bump the version there).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def invalidate_map_view() -> None:
         cache.set(_GENERATION_KEY, 1, None)
 
 
-def areas_changed(sender, **kwargs) -> None:
-    """Signal receiver (connected in the app config) for saved or deleted areas and layers."""
+def forget_map_view(sender, **kwargs) -> None:
+    """Receiver (connected in the app config) of saved or deleted areas and layers and of
+    ``signals.areas_changed`` (an import or composition finished)."""
     invalidate_map_view()

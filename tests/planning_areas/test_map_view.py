@@ -6,6 +6,8 @@ import pytest
 from django.utils import timezone
 
 from planning_areas.map_view import GERMANY, MapView, current_layers_extent, map_view
+from planning_areas.models import Area, Layer
+from planning_areas.signals import areas_changed
 from tests.factories import AddressFactory, AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,12 @@ def test_the_lookup_placeholder_is_an_address_of_the_index(client, caseworker):
     assert 'placeholder="Street and house number"' in client.get("/lookup/").content.decode()
     address = AddressFactory()
     assert f'placeholder="e.g. {address.label}"' in client.get("/lookup/").content.decode()
+
+
+def test_an_import_signal_renews_the_cached_view(districts):
+    map_view()
+    # Bulk SQL changes no pk and fires no model signal; the import's own signal still counts.
+    Area.objects.filter(layer=districts, code="2").update(geometry=square(WEST, SOUTH, 0.5))
+    assert map_view().bounds[2] == pytest.approx(WEST + 0.10)  # cached
+    areas_changed.send(sender=Layer, layer=districts)
+    assert map_view().bounds[2] == pytest.approx(WEST + 0.50)
