@@ -23,10 +23,11 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from atlas.lookup.models import Responsibility
+from planning_areas.composition import compose_layer, read_mapping
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import set_area_attributes
 from planning_areas.imports.indicators import import_indicators
-from planning_areas.models import Area, Crosswalk, Layer
+from planning_areas.models import Area, CompositionUnit, Crosswalk, Layer
 from providers.imports.writing import sync_m2m, upsert_by_key
 from providers.models import (
     Category,
@@ -771,11 +772,50 @@ def load_crosswalks(log: Log) -> None:
             log(line)
 
 
+# A composed layer (Baukasten): the draft Sozialräume that `manage.py propose_regions
+# --from planungsraeume-2021 --indicators child_poverty_percent,unemployment_percent`
+# proposed (max-p, at least 20,000 residents), exported with `export_mapping`.
+DEMO_COMPOSITION = (
+    "sozialraeume-entwurf",
+    "Sozialräume (Entwurf)",
+    "planungsraeume-2021",
+    "sozialraeume-entwurf.csv",
+    "Vorschlag von propose_regions (max-p, spopt): zusammenhängende Regionen aus Planungsräumen"
+    " mit mindestens 20.000 Einwohner*innen, ähnlich in Kinderarmut und Arbeitslosigkeit.",
+)
+
+
+def load_composition(log: Log) -> None:
+    """The demo's composed layer, composed again only when its mapping changed."""
+    slug, name, base_slug, filename, note = DEMO_COMPOSITION
+    rows = read_mapping(settings.BASE_DIR / "fixtures" / "berlin" / filename)
+    stored = set(
+        CompositionUnit.objects.filter(composition__layer__slug=slug).values_list(
+            "base_code", "code"
+        )
+    )
+    if stored == {(r.base_code, r.code) for r in rows}:
+        log(f"{slug}: composition unchanged")
+        return
+    report = compose_layer(
+        Layer.objects.get(slug=base_slug),
+        rows,
+        layer_slug=slug,
+        layer_name=name,
+        commit=True,
+        is_draft=True,
+        note=note,
+    )
+    for line in report.summary_lines():
+        log(line)
+
+
 def load_all(log: Log = print, *, addresses: bool = True) -> None:
     base = data_dir()
     load_layers(base, log)
     load_postcode_areas(base, log)
     load_indicators(base, log)
+    load_composition(log)
     load_taxonomies(log)
     facilities = []
     for label, reader in (
