@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from atlas.monitoring.profile import area_profile
 from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer, is_area_code
 from providers.filters import max_radius
@@ -256,6 +257,8 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
         "children": area.children.select_related("layer").order_by("code"),
         "groups": groups,
         "service_count": services.count(),
+        "profile": area_profile(area),
+        "analysis_url": reverse("monitoring:analysis") + f"?layer={area.layer.slug}",
         "map_url": reverse("atlas:map") + f"?area={area.pk}",
         "list_url": reverse("atlas:list") + f"?area={area.pk}",
         "detail_map": {

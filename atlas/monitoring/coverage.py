@@ -122,17 +122,33 @@ def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], s
     return dict(totals), source, method
 
 
-def coverage(layer: Layer, category: Category, population: str | None = None) -> Coverage:
-    """Coverage of ``category`` on every area of ``layer`` (see the module docstring)."""
+def coverage(
+    layer: Layer,
+    category: Category,
+    population: str | None = None,
+    *,
+    shared: dict | None = None,
+) -> Coverage:
+    """Coverage of ``category`` on every area of ``layer`` (see the module docstring).
+
+    ``shared`` (a dict the caller keeps for one request) lets several categories on one
+    layer reuse the residents of the same group and the list of areas.
+    """
+    shared = {} if shared is None else shared
     group = population_group(category, population)
     per_area, per_parent, city = supply(layer, category)
-    people, source, method = residents(layer, group)
+    key = (layer.pk, tuple(group.slugs))
+    if key not in shared:
+        shared[key] = residents(layer, group)
+    people, source, method = shared[key]
     measure = "places" if city.services_with_capacity else "services"
-    areas = list(
-        Area.objects.filter(layer=layer)
-        .order_by("code")
-        .values_list("pk", "code", "name", "parent_id")
-    )
+    if ("areas", layer.pk) not in shared:
+        shared[("areas", layer.pk)] = list(
+            Area.objects.filter(layer=layer)
+            .order_by("code")
+            .values_list("pk", "code", "name", "parent_id")
+        )
+    areas = shared[("areas", layer.pk)]
     parent_people: dict[int | None, float] = defaultdict(float)
     for pk, _code, _name, parent_id in areas:
         parent_people[parent_id] += people.get(pk, 0.0)

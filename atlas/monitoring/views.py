@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +14,7 @@ from . import export
 from .page import AnalysisForm, build
 from .population import PopulationError
 
+YES, NO = _("yes"), _("no")
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", export.as_csv),
     "xlsx": (
@@ -41,13 +43,15 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "analysis": analysis, "error": error}
     if analysis:
         for row in analysis.rows:
-            row["cells"] = [{"value": row.get(c.key), "number": c.number} for c in analysis.columns]
+            row["cells"] = [_cell(row.get(c.key), c.number) for c in analysis.columns]
         layer = form.cleaned_data["layer"]
         query = request.GET.copy()
         query.pop("format", None)
         context.update(
             {
                 "layer": layer,
+                # One reverse for all rows; codes are URL-safe (area_code converter).
+                "area_base": reverse("atlas:area_detail", args=[layer.slug, "X"])[:-2],
                 "headers": _headers(analysis, query),
                 "csv_url": _with(query, format="csv"),
                 "xlsx_url": _with(query, format="xlsx"),
@@ -65,6 +69,22 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "monitoring/analysis.html", context, status=status)
+
+
+def _cell(value, number: bool) -> dict:
+    """A table cell's text, formatted here once: 542 rows × 9 cells of template logic
+    cost most of the page's time."""
+    if value is None:
+        text = "–"
+    elif value is True:
+        text = YES
+    elif value is False:
+        text = NO
+    elif number:
+        text = number_format(value, 1)
+    else:
+        text = str(value)
+    return {"text": text, "number": number}
 
 
 def _with(query, **changes) -> str:

@@ -1,0 +1,178 @@
+"""Benchmark of social monitoring on the Berlin demo: coverage, 2SFCA and the analysis page.
+
+    .venv/bin/python bench/monitoring.py [--repeat 3] [--skip-page]
+
+Needs the demo (``manage.py load_demo``, addresses not needed). Prints, worst of
+``--repeat`` runs:
+
+- coverage (container) for all 542 Planungsräume × every category (target < 1 s),
+- 2SFCA for the 2,880 Kitas with demand at the 542 Planungsräume's points on surface
+  (the address file has no positions, so not the 401,032 addresses; target < 10 s),
+- the analysis page's first contentful paint in headless Chromium against a local
+  server (target < 1.5 s), and the server time of its HTML,
+- the ten Bezirksregionen with the fewest Kita places per child under 6,
+
+with the machine and its load before and after, beside the SQL of the coverage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.test import Client  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from atlas.monitoring.accessibility import accessibility  # noqa: E402
+from atlas.monitoring.coverage import _supply_sql, coverage  # noqa: E402
+from planning_areas.models import Layer  # noqa: E402
+from providers.models import Category  # noqa: E402
+from tests.browser.support import STUB_TILE_URL, isolate, launch  # noqa: E402
+
+PLR = "planungsraeume-2021"
+BZR = "bezirksregionen-2021"
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().strip()
+
+
+def worst(repeat: int, function) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return max(times), result
+
+
+def bench_coverage(repeat: int) -> None:
+    layer = Layer.objects.get(slug=PLR)
+    categories = list(Category.objects.all())
+
+    def run():
+        shared: dict = {}  # one request's reuse of residents and the area list
+        return [coverage(layer, category, shared=shared) for category in categories]
+
+    seconds, results = worst(repeat, run)
+    print(
+        f"coverage, {len(results[0].areas)} Planungsräume × {len(categories)} categories: "
+        f"{seconds:.3f} s (worst of {repeat}; target < 1 s)"
+    )
+    print("  SQL per category (supply; residents come from IndicatorValue):")
+    print("  " + " ".join(_supply_sql("<published services of the category>").split()))
+
+
+def bench_2sfca(repeat: int) -> None:
+    layer = Layer.objects.get(slug=PLR)
+    kita = Category.objects.get(slug="kita")
+    seconds, result = worst(repeat, lambda: accessibility(layer, kita, catchment_m=1000))
+    print(
+        f"2SFCA Kitas, {result.supply_points} supply locations × {result.demand_points} demand "
+        f"points (points on surface of {result.demand_layer.slug}), 1,000 m: {seconds:.3f} s "
+        f"(worst of {repeat}; target < 10 s); city {result.city_value:.1f} places per 1,000"
+    )
+    seconds, _ = worst(
+        repeat, lambda: accessibility(layer, kita, catchment_m=1000, decay="gaussian")
+    )
+    print(f"2SFCA with Gaussian decay: {seconds:.3f} s")
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def bench_page(repeat: int) -> None:
+    settings.ATLAS_TILE_URL = STUB_TILE_URL  # tiles answered locally by isolate()
+    url = f"/analyse/?layer={PLR}&measure=coverage&category=kita"
+    client = Client(headers={"accept-language": "de", "host": "localhost"})
+    cold, response = worst(1, lambda: client.get(url))
+    seconds, response = worst(repeat, lambda: client.get(url))
+    print(
+        f"/analyse/ HTML for 542 Planungsräume (server, test client): {seconds:.3f} s worst of "
+        f"{repeat} warm; the first request of the process {cold:.3f} s (imports mapclassify)"
+    )
+    assert response.status_code == 200, response.status_code
+
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    paints = []
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            for _ in range(repeat):
+                context = browser.new_context(viewport={"width": 1280, "height": 800})
+                isolate(context, base)
+                page = context.new_page()
+                page.goto(base + url, wait_until="load")
+                paint = page.evaluate(
+                    "() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime"
+                )
+                paints.append(paint or float("nan"))
+                context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+    print(
+        f"/analyse/ first contentful paint (Chromium, single-threaded wsgiref server): "
+        f"{max(paints) / 1000:.3f} s worst of {repeat} (target < 1.5 s)"
+    )
+
+
+def fewest_kita_places() -> None:
+    result = coverage(Layer.objects.get(slug=BZR), Category.objects.get(slug="kita"))
+    rows = sorted(
+        (a for a in result.areas if a.figures.residents),
+        key=lambda a: a.value("places") if a.value("places") is not None else -1,
+    )
+    print("\nTen Bezirksregionen with the fewest Kita places per child under 6:")
+    print("| Code | Bezirksregion | Kitas | Places | Children under 6 | Places per child |")
+    print("|---|---|---:|---:|---:|---:|")
+    for area in rows[:10]:
+        f = area.figures
+        print(
+            f"| {area.code} | {area.name} | {f.services} | {f.places or 0:,.0f} | "
+            f"{f.residents:,.0f} | {(f.places or 0) / f.residents:.2f} |"
+        )
+    city = result.city
+    print(
+        f"City: {city.services} Kitas, {city.places:,.0f} places, {city.residents:,.0f} "
+        f"children under 6, {city.places / city.residents:.2f} places per child"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-page", action="store_true")
+    args = parser.parse_args()
+    print(f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"Load before: {load()}")
+    bench_coverage(args.repeat)
+    bench_2sfca(args.repeat)
+    if not args.skip_page:
+        bench_page(args.repeat)
+    fewest_kita_places()
+    print(f"Load after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
