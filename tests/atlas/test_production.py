@@ -95,3 +95,10 @@ def test_plain_http_is_redirected_to_https_unless_the_proxy_says_https(static_ro
         assert headers["Strict-Transport-Security"] == (
             "max-age=31536000; includeSubDomains; preload"
         )
+
+
+def test_gunicorn_refuses_to_start_without_collected_static_files(tmp_path):
+    env = production_environment(tmp_path / "never-collected")
+    with pytest.raises(AssertionError, match="run `manage.py collectstatic --noinput`"):
+        with gunicorn(env, workers=1):
+            pass
