@@ -83,7 +83,6 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "atlas.context_processors.map_settings",
             ],
         },
     },
@@ -271,7 +270,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "atlas.backends.BasicAuthentication",
+        "atlas.core.backends.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # Anonymous limits far above a map session (a few requests per pan or zoom) that
@@ -309,7 +308,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Address searches and lookups are personal data: request lines lose their query string.
-    "filters": {"redact_query_strings": {"()": "atlas.log_filters.RedactQueryStrings"}},
+    "filters": {"redact_query_strings": {"()": "atlas.core.log_filters.RedactQueryStrings"}},
     "formatters": {
         "server": {
             "()": "django.utils.log.ServerFormatter",

@@ -15,7 +15,7 @@ urlpatterns = [
     path("", include("atlas.lookup.urls")),
     path("", include("atlas.monitoring.urls")),
     path("", include("providers.urls")),
-    path("", include("atlas.site_urls")),
+    path("", include("atlas.site.urls")),
 ]
 
 if settings.DEBUG:

@@ -16,9 +16,6 @@ class PendingChangeQuerySet(models.QuerySet):
     def pending(self) -> PendingChangeQuerySet:
         return self.filter(status=PendingChange.Status.PENDING)
 
-    def for_object(self, obj) -> PendingChangeQuerySet:
-        return self.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
-
 
 class PendingChange(models.Model):
     """A change proposed by an organisation editor; the published version stays until approval.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied
@@ -16,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from atlas.core.maps import tile_config
 from atlas.core.roles import can_see_internal_contacts, can_use_lookup
 from planning_areas.map_view import map_view
 from planning_areas.models import Address, Area
@@ -54,8 +54,7 @@ def _outline(result: dict) -> str | None:
 def _page_config() -> dict:
     return {
         "searchUrl": reverse("api:address-search"),
-        "tileUrl": settings.ATLAS_TILE_URL,
-        "tileAttribution": settings.ATLAS_TILE_ATTRIBUTION,
+        "tiles": tile_config(),
         "bounds": map_view().leaflet_bounds,
         "strings": {
             "noMatch": str(_("No matching address found.")),

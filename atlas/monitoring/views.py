@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+
+from atlas.core.maps import tile_config
 
 from . import export
 from .page import AnalysisForm, build
@@ -56,10 +57,7 @@ def analysis_page(request: HttpRequest) -> HttpResponse:
                 "csv_url": _with(query, format="csv"),
                 "xlsx_url": _with(query, format="xlsx"),
                 "map_config": {
-                    "tiles": {
-                        "url": settings.ATLAS_TILE_URL,
-                        "attribution": settings.ATLAS_TILE_ATTRIBUTION,
-                    },
+                    "tiles": tile_config(),
                     "outlines": reverse("atlas:area_outlines", args=[layer.slug]),
                     "classes": {r["code"]: r["klass"] for r in analysis.rows},
                     "values": {r["code"]: r["value"] for r in analysis.rows},

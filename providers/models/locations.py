@@ -76,9 +76,6 @@ class LocationQuerySet(models.QuerySet):
             KNNDistance("point", point)
         )
 
-    def outside_areas(self) -> LocationQuerySet:
-        return self.filter(is_outside_areas=True)
-
     def matching(
         self,
         *,

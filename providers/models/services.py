@@ -29,6 +29,7 @@ from simple_history.models import HistoricalRecords
 from atlas.core.geography import GeographyDistance
 from atlas.core.roles import in_group, is_admin, is_editor
 
+from ..opening_hours import is_open_now
 from ..validators import validate_opening_hours
 from .common import ChoiceArrayField, Language, LegalBasis, TimeStamped
 from .locations import Location
@@ -121,24 +122,14 @@ class ServiceQuerySet(models.QuerySet):
         )
 
     def open_at(self, moment: datetime.datetime, is_open: bool = True) -> ServiceQuerySet:
-        """Services open (or, with ``is_open=False``, not open) at ``moment`` (local time).
+        """Services open (or, with ``is_open=False``, not open) at ``moment``.
 
-        Each distinct opening-hours text is evaluated once with opening-hours-py.
+        Each distinct opening-hours text is judged once by ``providers.opening_hours``, the
+        one definition the detail pages use too: unknown or unparsable hours count as not
+        open.
         """
-        from opening_hours import OpeningHours, ParserError
-
-        naive = (
-            timezone.localtime(moment).replace(tzinfo=None) if timezone.is_aware(moment) else moment
-        )
-        open_texts = []
-        for text in (
-            self.exclude(opening_hours="").values_list("opening_hours", flat=True).distinct()
-        ):
-            try:
-                if OpeningHours(text).is_open(naive):
-                    open_texts.append(text)
-            except (ParserError, ValueError):
-                continue
+        texts = self.exclude(opening_hours="").values_list("opening_hours", flat=True)
+        open_texts = [text for text in texts.distinct() if is_open_now(text, moment)]
         if is_open:
             return self.filter(opening_hours__in=open_texts)
         return self.exclude(opening_hours__in=open_texts)
@@ -206,9 +197,6 @@ class ServiceQuerySet(models.QuerySet):
             .values_list("source", "licence")
             .distinct()
         )
-
-    def in_category(self, category: Category) -> ServiceQuerySet:
-        return self.filter(categories__in=category.descendant_ids()).distinct()
 
     def stale(self, today: datetime.date | None = None) -> ServiceQuerySet:
         """Services not verified within ATLAS_VERIFICATION_MAX_AGE_DAYS."""

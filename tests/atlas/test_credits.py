@@ -2,7 +2,7 @@
 
 import pytest
 
-from atlas.credits import data_attribution, data_sources
+from atlas.site.credits import data_attribution, data_sources
 from planning_areas.models import Indicator
 from providers.models import Service
 from tests.factories import AddressFactory, LayerFactory, ServiceFactory

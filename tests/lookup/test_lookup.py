@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from atlas.log_filters import RedactQueryStrings
+from atlas.core.log_filters import RedactQueryStrings
 from atlas.lookup.queries import lookup_address, lookup_point
 from planning_areas.models import Layer
 from providers.models import Contact

@@ -13,8 +13,8 @@ const status = document.getElementById("map-status");
 const categoriesById = new Map(config.categories.map((c) => [c.id, c]));
 const initial = new URLSearchParams(window.location.search);
 
-const map = L.map("map", { zoomControl: true, minZoom: config.minZoom, maxZoom: 19 });
-L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19 }).addTo(map);
+const map = L.map("map", { zoomControl: true, minZoom: config.minZoom, maxZoom: config.tiles.maxZoom });
+L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: config.tiles.maxZoom }).addTo(map);
 map.attributionControl.setPrefix(false);
 map.attributionControl.addAttribution(config.dataAttribution);
 const view = readView(window.location.hash);

@@ -15,7 +15,7 @@ if (element) {
     boxZoom: false,
     keyboard: false,
   });
-  L.tileLayer(config.tiles.url, { maxZoom: 19 }).addTo(map);
+  L.tileLayer(config.tiles.url, { maxZoom: config.tiles.maxZoom }).addTo(map);
   const attribution = document.createElement("p");
   attribution.className = "map-attribution";
   attribution.innerHTML = config.tiles.attribution;

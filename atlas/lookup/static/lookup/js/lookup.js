@@ -133,7 +133,7 @@ if (printButton) printButton.addEventListener("click", () => window.print());
 
 // The map: the answer's point, its area and the services; a click looks the point up.
 const map = L.map("lookup-map").fitBounds(config.bounds);
-L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 19 }).addTo(map);
+L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: config.tiles.maxZoom }).addTo(map);
 if (outline) {
   const area = L.geoJSON(JSON.parse(outline), { style: { color: "#1f78b4", weight: 2, fillOpacity: 0.08 } });
   area.addTo(map);

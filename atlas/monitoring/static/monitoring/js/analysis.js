@@ -22,7 +22,7 @@ function tooltipFor(properties, config) {
 if (element && configElement) {
   const config = JSON.parse(configElement.textContent);
   const map = L.map(element, { scrollWheelZoom: false });
-  L.tileLayer(config.tiles.url, { maxZoom: 19 }).addTo(map);
+  L.tileLayer(config.tiles.url, { maxZoom: config.tiles.maxZoom }).addTo(map);
   const attribution = document.createElement("p");
   attribution.className = "map-attribution";
   // The attribution is operator configuration (a setting), not user data.

@@ -1,7 +1,7 @@
 import datetime
 from zoneinfo import ZoneInfo
 
-from atlas.opening_hours import is_open_now, week_schedule
+from providers.opening_hours import is_open_now, week_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Wednesday, 10:30 in Berlin (09:30 UTC in winter).

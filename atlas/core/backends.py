@@ -23,4 +23,4 @@ class BasicAuthenticationScheme(BasicScheme):
     """Describes the class above in the OpenAPI schema as plain HTTP Basic (drf-spectacular
     knows only DRF's own class and warned about ours once per view)."""
 
-    target_class = "atlas.backends.BasicAuthentication"
+    target_class = "atlas.core.backends.BasicAuthentication"

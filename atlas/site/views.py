@@ -1,5 +1,5 @@
 """The public site: map, list, service and area pages. Views parse input and render; the
-queries live in `atlas/queries.py`, `atlas/filtering.py` and with the models."""
+queries live in `atlas/site/queries.py`, `atlas/site/filtering.py` and with the models."""
 
 from __future__ import annotations
 
@@ -18,17 +18,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from atlas.core.maps import tile_config
 from atlas.monitoring.profile import area_profile
 from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer, is_area_code
 from providers.filters import max_radius
 from providers.models import Category, Contact, Language, Location, Service, TargetGroup
+from providers.opening_hours import is_open_now, week_schedule
 
 from . import queries
 from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
-from .opening_hours import is_open_now, week_schedule
 
 LIST_PAGE_SIZE = 25
 POINTS_CACHE_SECONDS = 60
@@ -77,10 +78,7 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
     categories = Category.objects.all()
     return {
         "embed": embed,
-        "tiles": {
-            "url": settings.ATLAS_TILE_URL,
-            "attribution": settings.ATLAS_TILE_ATTRIBUTION,
-        },
+        "tiles": tile_config(),
         "dataAttribution": data_attribution(),
         "bounds": map_view().leaflet_bounds,
         "minZoom": settings.ATLAS_MAP_MIN_ZOOM,
@@ -216,10 +214,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "jsonld": service_jsonld(request, service, locations, contacts + organization_contacts),
         "report_url": _report_url(service),
         "detail_map": {
-            "tiles": {
-                "url": settings.ATLAS_TILE_URL,
-                "attribution": settings.ATLAS_TILE_ATTRIBUTION,
-            },
+            "tiles": tile_config(),
             "points": [
                 {"lat": loc.point.y, "lng": loc.point.x, "name": loc.name} for loc in locations
             ],
@@ -262,10 +257,7 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
         "map_url": reverse("atlas:map") + f"?area={area.pk}",
         "list_url": reverse("atlas:list") + f"?area={area.pk}",
         "detail_map": {
-            "tiles": {
-                "url": settings.ATLAS_TILE_URL,
-                "attribution": settings.ATLAS_TILE_ATTRIBUTION,
-            },
+            "tiles": tile_config(),
             "outline": reverse("atlas:area_outlines", args=[area.layer.slug]) + f"?code={code}",
             "points": [],
         },
