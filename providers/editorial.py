@@ -26,6 +26,10 @@ class PendingChange(models.Model):
     ``object_id`` is empty for a proposed new object.
     """
 
+    class Kind(models.TextChoices):
+        SAVE = "save", _("create or change")
+        DELETION = "deletion", _("deletion")
+
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for review")
         APPROVED = "approved", _("approved")
@@ -36,6 +40,7 @@ class PendingChange(models.Model):
     )
     object_id = models.PositiveIntegerField(_("object id"), null=True, blank=True)
     object_repr = models.CharField(_("object"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SAVE)
     organization = models.ForeignKey(
         "providers.Organization",
         verbose_name=_("organisation"),

@@ -6,7 +6,14 @@ the organisations assigned to them and their services, locations and contacts.
 
 import rules
 
-from atlas.core.roles import ORGANIZATION_EDITOR, in_group, is_admin, is_caseworker, is_editor
+from atlas.core.roles import (
+    ORGANIZATION_EDITOR,
+    can_see_internal,
+    in_group,
+    is_admin,
+    is_caseworker,
+    is_editor,
+)
 
 
 def organization_of(obj):
@@ -64,7 +71,6 @@ for app, model in (
     ("planning_areas", "layer"),
     ("planning_areas", "area"),
     ("planning_areas", "indicator"),
-    ("lookup", "responsibility"),
 ):
     rules.add_perm(f"{app}.view_{model}", is_staff_reader)
     for action in ("add", "change", "delete"):
@@ -72,7 +78,11 @@ for app, model in (
 
 rules.add_perm("providers", is_staff_reader)
 rules.add_perm("planning_areas", is_staff_reader)
-rules.add_perm("lookup", is_staff_reader)
+# Responsibilities name internal contacts: only those who may read internal contacts see them.
+rules.add_perm("lookup.view_responsibility", can_see_internal)
+for action in ("add", "change", "delete"):
+    rules.add_perm(f"lookup.{action}_responsibility", can_edit_everything)
+rules.add_perm("lookup", can_see_internal)
 
 # Editorial workflow: editors review, restore and work through tickets; organisation
 # editors follow their own proposals.

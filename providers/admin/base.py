@@ -22,7 +22,13 @@ from atlas.core.roles import is_caseworker
 from planning_areas.admin_base import AtlasGeoAdmin, MapViewMixin
 
 from ..models import Location, Organization, Service
-from ..review import needs_review, propose_change
+from ..review import (
+    UNCHANGED,
+    authorise_write,
+    propose_change,
+    propose_deletion,
+    write_needs_review,
+)
 from ..rules import can_edit_everything, organization_of
 
 SCOPED_FOREIGN_KEYS = {
@@ -87,16 +93,66 @@ class ScopedAdmin(RulesPermissionMixin, SimpleHistoryAdmin):
         limit_choices(field, db_field.name, request.user)
         return field
 
-    # Review: the published version stays until an editor approves.
+    # Review: the published version stays until an editor approves. Saves and deletions ask
+    # the one write gate (providers.review.authorise_write), as the API does.
     def _pending(self, request) -> bool:
-        return self.reviewed and needs_review(request.user)
+        return self.reviewed and write_needs_review(request.user, self.model)
+
+    def _authorise(self, request, action: str, obj) -> bool:
+        if not self.reviewed:
+            return False
+        original = self.model._default_manager.filter(pk=obj.pk).first() if obj.pk else None
+        scoped = self.organization_path not in (None, "pk") and action != "delete"
+        organization = organization_of(obj) if scoped else UNCHANGED
+        return authorise_write(
+            request.user, action, self.model, instance=original, organization=organization
+        )
 
     def save_model(self, request, obj, form, change):
-        if self._pending(request):
+        if self._authorise(request, "change" if change else "add", obj):
             request._atlas_pending = propose_change(obj, form, request.user, change=change)
             form.save_m2m = lambda: None  # many-to-many values wait in the proposal too
             return
         super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        if self._authorise(request, "delete", obj):
+            request._atlas_pending = propose_deletion(obj, request.user)
+            return
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if self._pending(request):
+            for obj in queryset:
+                self.delete_model(request, obj)
+            return
+        super().delete_queryset(request, queryset)
+
+    def get_actions(self, request):
+        # The bulk deletion reports "deleted" at once; proposals go one object at a time.
+        actions = super().get_actions(request)
+        if self._pending(request):
+            actions.pop("delete_selected", None)
+        return actions
+
+    def log_deletions(self, request, queryset):
+        # Django logs before deleting: a proposed deletion is no deletion.
+        if not self._pending(request):
+            super().log_deletions(request, queryset)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "_atlas_pending", None) is not None:
+            messages.info(
+                request,
+                _(
+                    "Your deletion has been sent to the editors for review. The object stays"
+                    " until they approve it."
+                ),
+            )
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            )
+        return super().response_delete(request, obj_display, obj_id)
 
     def save_related(self, request, form, formsets, change):
         if getattr(request, "_atlas_pending", None) is not None:

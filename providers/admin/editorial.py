@@ -18,14 +18,23 @@ class PendingChangeAdmin(ScopedAdmin):
         return False  # created by the workflow, never by hand
 
     organization_path = "organization"
-    list_display = ["object_repr", "content_type", "organization", "author", "created_at", "status"]
-    list_filter = ["status", "content_type"]
+    list_display = [
+        "object_repr",
+        "content_type",
+        "kind",
+        "organization",
+        "author",
+        "created_at",
+        "status",
+    ]
+    list_filter = ["status", "kind", "content_type"]
     list_select_related = ["content_type", "organization", "author"]
     search_fields = ["object_repr", "organization__name"]
     readonly_fields = [
         "content_type",
         "object_id",
         "object_repr",
+        "kind",
         "organization",
         "author",
         "created_at",

@@ -30,9 +30,3 @@ class ReadAnyoneWriteByRules(permissions.BasePermission):
 def _perm(view, method: str) -> str:
     opts = view.get_queryset().model._meta
     return f"{opts.app_label}.{ACTIONS[method]}_{opts.model_name}"
-
-
-def may_write_for(user, model, organization, action: str = "add") -> bool:
-    """Whether ``user`` may create/move an object of ``model`` into ``organization``."""
-    opts = model._meta
-    return user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}", organization)

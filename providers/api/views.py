@@ -11,7 +11,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
@@ -32,7 +32,7 @@ from ..filters import ServiceFilterSet
 from ..models import Category, Contact, Location, Organization, Service, TargetGroup
 from ..rules import can_edit_everything
 from . import exports
-from .permissions import ReadAnyoneWriteByRules, may_write_for
+from .permissions import ReadAnyoneWriteByRules
 from .serializers import (
     CategoryTreeSerializer,
     InternalContactSerializer,
@@ -45,6 +45,7 @@ from .serializers import (
     ServiceWriteSerializer,
     TargetGroupSerializer,
 )
+from .writes import ReviewedWritesMixin
 
 SERVICE_PAGE_SIZE = 100
 
@@ -70,7 +71,7 @@ def validated_filterset(request, queryset) -> ServiceFilterSet:
     partial_update=extend_schema(summary=_("Change a service")),
     destroy=extend_schema(summary=_("Delete a service")),
 )
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     """Published services. Reading is keyless; writing needs the organisation's rights."""
 
     queryset = Service.objects.all()
@@ -119,22 +120,6 @@ class ServiceViewSet(viewsets.ModelViewSet):
             raise Http404
         return Response(RawJSON(text))
 
-    def perform_create(self, serializer):
-        self._check_organization(serializer.validated_data.get("organization"), "add")
-        serializer.save()
-
-    def perform_update(self, serializer):
-        organization = serializer.validated_data.get("organization")
-        if organization is not None and organization != serializer.instance.organization:
-            self._check_organization(organization, "add")
-        serializer.save()
-
-    def _check_organization(self, organization, action_name: str) -> None:
-        if organization is None or not may_write_for(
-            self.request.user, Service, organization, action_name
-        ):
-            raise PermissionDenied(_("You may not edit services of this organisation."))
-
     @extend_schema(
         summary=_("Filtered services as CSV (one row per location)"),
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="text/csv")},
@@ -171,7 +156,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
         return response
 
 
-class OrganizationViewSet(viewsets.ModelViewSet):
+class OrganizationViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     """Organisations (Träger). The public sees those with published services."""
 
     serializer_class = OrganizationSerializer
@@ -183,7 +168,7 @@ class OrganizationViewSet(viewsets.ModelViewSet):
         return Organization.objects.visible_to(self.request.user).order_by("name", "pk")
 
 
-class LocationViewSet(viewsets.ModelViewSet):
+class LocationViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     """Locations (Standorte) as GeoJSON. The public sees those offering published services."""
 
     serializer_class = LocationSerializer
@@ -194,30 +179,8 @@ class LocationViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return Location.objects.visible_to(self.request.user).order_by("name", "pk")
 
-    def perform_create(self, serializer):
-        self._check_organization(serializer.validated_data.get("organization"))
-        serializer.save()
 
-    def perform_update(self, serializer):
-        organization = serializer.validated_data.get(
-            "organization", serializer.instance.organization
-        )
-        if organization != serializer.instance.organization:
-            self._check_organization(organization)
-        serializer.save()
-
-    def _check_organization(self, organization) -> None:
-        user = self.request.user
-        if organization is None:
-            # Locations without an organisation are shared; only the Redaktion keeps them.
-            if not can_edit_everything.test(user):
-                raise PermissionDenied(_("Give the organisation the location belongs to."))
-            return
-        if not may_write_for(user, Location, organization):
-            raise PermissionDenied(_("You may not edit locations of this organisation."))
-
-
-class ContactViewSet(viewsets.ModelViewSet):
+class ContactViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     """Contact persons. Anonymous users see public ones; caseworkers also internal ones
     with their internal phone numbers (a separate serializer)."""
 
@@ -245,22 +208,6 @@ class ContactViewSet(viewsets.ModelViewSet):
         ):
             return InternalContactSerializer
         return PublicContactSerializer
-
-    def perform_create(self, serializer):
-        organization = serializer.validated_data.get("organization")
-        if not may_write_for(self.request.user, Contact, organization):
-            raise PermissionDenied(_("You may not edit contacts of this organisation."))
-        serializer.save()
-
-    def perform_update(self, serializer):
-        organization = serializer.validated_data.get(
-            "organization", serializer.instance.organization
-        )
-        if organization != serializer.instance.organization and not may_write_for(
-            self.request.user, Contact, organization
-        ):
-            raise PermissionDenied(_("You may not edit contacts of this organisation."))
-        serializer.save()
 
 
 @extend_schema_view(

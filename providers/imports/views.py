@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from atlas.core import uploads
 
-from ..review import needs_review
+from ..models import Service
+from ..review import write_needs_review
 from .service_import import Mapping, ServiceImportError, import_services
 
 MAPPINGS_DIR = Path(settings.BASE_DIR) / "fixtures" / "mappings"
@@ -61,7 +62,7 @@ def service_import_view(model_admin, request):
     """Upload → preview (dry run) → import. Organisation editors may check their files."""
     if not request.user.has_perm("providers.import_services"):
         raise PermissionDenied
-    may_commit = not needs_review(request.user)
+    may_commit = not write_needs_review(request.user, Service)
     form = ServiceImportForm()
     report = error = token = None
     if request.method == "POST" and request.POST.get("token"):
@@ -106,7 +107,7 @@ def _preview(request, form: ServiceImportForm):
     """Store the upload and dry-run it; keep it (under the returned token) only if it passed."""
     allowed = (
         set(request.user.edited_organizations.values_list("pk", flat=True))
-        if needs_review(request.user)
+        if write_needs_review(request.user, Service)
         else None
     )
     token = uploads.store(

@@ -44,7 +44,7 @@ def service_payload(organization, **extra):
 SERVICE_MATRIX = {
     "anonymous": (403, 403, 403),
     "caseworker": (403, 403, 403),
-    "org_editor_a": (201, 403, 403),
+    "org_editor_a": (202, 403, 403),  # 202: a pending change for the Redaktion
     "editor": (201, 200, 204),
     "admin_user_": (201, 200, 204),
 }
@@ -64,15 +64,18 @@ def test_service_write_permission_matrix(name, actor, organization_a, organizati
     assert Service.objects.filter(pk=other.pk).exists() == (delete != 204)
 
 
-def test_organization_editor_changes_and_deletes_own_services(org_editor_a, organization_a):
+def test_organization_editor_changes_and_deletes_own_services_through_review(
+    org_editor_a, organization_a
+):
     client = APIClient()
     client.force_authenticate(org_editor_a)
     own = ServiceFactory(organization=organization_a, status=Service.Status.DRAFT)
     response = client.patch(f"/api/v1/services/{own.pk}/", {"name": "Neu"}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 202
     own.refresh_from_db()
-    assert own.name == "Neu"
-    assert client.delete(f"/api/v1/services/{own.pk}/").status_code == 204
+    assert own.name != "Neu"
+    assert client.delete(f"/api/v1/services/{own.pk}/").status_code == 202
+    assert Service.objects.filter(pk=own.pk).exists()
 
 
 def test_organization_editor_cannot_create_for_another_organization(org_editor_a, organization_b):
@@ -230,16 +233,16 @@ def test_public_contact_needs_consent_date(editor, organization_a):
     assert "publication_consent_date" in response.json()
 
 
-def test_organization_editor_edits_own_internal_contact(org_editor_a, organization_a):
+def test_organization_editor_proposes_changes_to_own_internal_contact(org_editor_a, organization_a):
     contact = ContactFactory(organization=organization_a)
     client = APIClient()
     client.force_authenticate(org_editor_a)
     response = client.patch(
         f"/api/v1/contacts/{contact.pk}/", {"internal_phone": "030 1"}, format="json"
     )
-    assert response.status_code == 200
+    assert response.status_code == 202
     contact.refresh_from_db()
-    assert contact.internal_phone == "030 1"
+    assert contact.internal_phone != "030 1"
 
 
 def test_contacts_list_hides_internal_contacts_and_fields_from_the_public(caseworker):
@@ -269,7 +272,7 @@ def test_organizations_are_changed_by_their_editors_only(
     ServiceFactory(organization=organization_b)
     url = "/api/v1/organizations/"
     assert (
-        client.patch(f"{url}{organization_a.pk}/", {"phone": "1"}, format="json").status_code == 200
+        client.patch(f"{url}{organization_a.pk}/", {"phone": "1"}, format="json").status_code == 202
     )
     assert (
         client.patch(f"{url}{organization_b.pk}/", {"phone": "1"}, format="json").status_code == 403
