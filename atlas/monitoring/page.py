@@ -31,7 +31,7 @@ MEASURES = {
 
 class AnalysisForm(forms.Form):
     layer = forms.ModelChoiceField(
-        Layer.objects.current(), to_field_name="slug", label=_("Layer"), required=False
+        Layer.objects.none(), to_field_name="slug", label=_("Layer"), required=False
     )
     measure = forms.ChoiceField(choices=list(MEASURES.items()), label=_("Figure"), required=False)
     category = forms.ModelChoiceField(
@@ -46,6 +46,11 @@ class AnalysisForm(forms.Form):
     scheme = forms.ChoiceField(choices=list(SCHEMES.items()), label=_("Classes"), required=False)
     sort = forms.SlugField(required=False, max_length=20)
     order = forms.ChoiceField(choices=[("asc", "asc"), ("desc", "desc")], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Current today, not on the day the module was imported.
+        self.fields["layer"].queryset = Layer.objects.current()
 
     def clean(self):
         data = super().clean()
