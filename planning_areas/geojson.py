@@ -43,20 +43,27 @@ def area_properties(prefix: str = "") -> dict:
     }
 
 
-def area_feature(geometry) -> Cast:
-    """The feature text of an area, with ``geometry`` (a JSON expression, or null)."""
+def area_feature(geometry, **extra_properties) -> Cast:
+    """The feature text of an area, with ``geometry`` (a JSON expression, or null) and
+    ``extra_properties`` (JSON expressions; one named like an own property replaces it in
+    place)."""
     feature = JSONBuildObject(
         type=Value("Feature"),
         id=F("pk"),
         geometry=geometry,
-        properties=JSONBuildObject(**area_properties()),
+        properties=JSONBuildObject(**{**area_properties(), **extra_properties}),
     )
     return Cast(feature, TextField())
 
 
 def area_features(
-    areas: QuerySet, *, with_geometry: bool = True, simplify: float | None = None
+    areas: QuerySet,
+    *,
+    with_geometry: bool = True,
+    simplify: float | None = None,
+    **extra_properties,
 ) -> list[str]:
     """Feature texts for ``areas`` (already sliced or small), in queryset order."""
     geometry = geometry_json("geometry", simplify) if with_geometry else Value(None, JSONField())
-    return list(areas.annotate(feature=area_feature(geometry)).values_list("feature", flat=True))
+    feature = area_feature(geometry, **extra_properties)
+    return list(areas.annotate(feature=feature).values_list("feature", flat=True))

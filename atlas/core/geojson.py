@@ -15,8 +15,12 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, GeoFunc
 from django.db.models import Expression, F, Func, JSONField, TextField, Value
 from django.db.models.functions import Cast
 
-# Decimal places of WGS84 coordinates: 6 is about 0.1 m.
+# Decimal places of WGS84 coordinates: 6 is about 0.1 m (the API), 5 about 1 m (outlines
+# drawn on the site's maps, where the smaller text matters more).
 COORDINATE_PRECISION = 6
+DISPLAY_PRECISION = 5
+# Simplification of outlines drawn on the site's maps, in degrees (about 7 m).
+OUTLINE_TOLERANCE = 0.0001
 
 
 class JSONBuildObject(Func):
@@ -40,13 +44,13 @@ class SimplifyPreserveTopology(GeoFunc):
     geom_param_pos = (0,)
 
 
-def geometry_json(
+def geometry_text(
     field: str = "geometry",
     simplify: float | None = None,
     precision: int = COORDINATE_PRECISION,
-) -> Cast:
-    """The GeoJSON geometry of ``field`` as a JSON value, simplified by ``simplify``
-    (tolerance in degrees) when given."""
+) -> AsGeoJSON:
+    """The GeoJSON geometry of ``field`` as text, simplified by ``simplify`` (tolerance in
+    degrees) when given."""
     expression = (
         SimplifyPreserveTopology(
             field, Value(float(simplify)), output_field=GeometryField(srid=4326)
@@ -54,4 +58,21 @@ def geometry_json(
         if simplify
         else F(field)
     )
-    return Cast(AsGeoJSON(expression, precision=precision), JSONField())
+    return AsGeoJSON(expression, precision=precision)
+
+
+def geometry_json(
+    field: str = "geometry",
+    simplify: float | None = None,
+    precision: int = COORDINATE_PRECISION,
+) -> Cast:
+    """``geometry_text`` as a JSON value, to embed in ``JSONBuildObject``."""
+    return Cast(geometry_text(field, simplify, precision), JSONField())
+
+
+class JSONText(Func):
+    """A JSON text (from Python) as a ``json`` value: embedded as it is, keys in order
+    (a ``jsonb`` cast would reorder them)."""
+
+    template = "(%(expressions)s)::json"
+    output_field = JSONField()

@@ -9,16 +9,22 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib.gis.db.models.functions import PointOnSurface
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from atlas.core.geography import GeographyDistance
 from planning_areas.models import Address, Area, Layer
-from providers.models import Category, Contact, Location, Service, ServiceAtLocation
+from providers.models import (
+    Category,
+    Contact,
+    Location,
+    Service,
+    ServiceAtLocation,
+    ServiceQuerySet,
+)
 
 from .models import Responsibility
 
@@ -276,22 +282,14 @@ def _serial_query():
         yield cursor
 
 
-def _published_filter(category_ids: set[int] | None) -> tuple[str, list]:
-    """SQL condition on ``s`` (a service row) for published, valid, optionally in categories."""
-    today = timezone.localdate()
-    condition = (
-        "s.status = %s AND (s.valid_from IS NULL OR s.valid_from <= %s)"
-        " AND (s.valid_until IS NULL OR s.valid_until >= %s)"
-    )
-    params: list = [Service.Status.PUBLISHED, today, today]
+def _published_in(category: Category | None) -> ServiceQuerySet:
+    """Published services (``ServiceQuerySet.published``, the one definition), in
+    ``category`` or below it when given."""
+    services = Service.objects.published()
+    category_ids = _category_ids(category)
     if category_ids is not None:
-        through = Service.categories.through._meta.db_table
-        condition += (
-            f' AND EXISTS (SELECT 1 FROM "{through}" sc'  # noqa: S608 - table name from metadata
-            " WHERE sc.service_id = s.id AND sc.category_id = ANY(%s))"
-        )
-        params.append(list(category_ids))
-    return condition, params
+        services = services.in_category_ids(category_ids)
+    return services
 
 
 def nearest_services(
@@ -305,10 +303,7 @@ def nearest_services(
     nearest locations offering a published service; more than ``limit`` because a location
     may offer several services and a service lie at several locations.
     """
-    services = Service.objects.published()
-    category_ids = _category_ids(category)
-    if category_ids is not None:
-        services = services.in_category_ids(category_ids)
+    services = _published_in(category)
     offering = ServiceAtLocation.objects.filter(location_id=OuterRef("pk"), service__in=services)
     with _serial_query():
         candidates = dict(
@@ -337,25 +332,14 @@ def services_in_area(
     """Published services at locations inside ``area``, nearest to ``origin`` first."""
     if origin is None:
         return []
-    condition, params = _published_filter(_category_ids(category))
-    location = Location._meta.db_table
-    link = ServiceAtLocation._meta.db_table
-    service = Service._meta.db_table
-    location_areas = Location.areas.through._meta.db_table
-    sql = f"""
-        SELECT sl.service_id, l.id,
-               ST_Distance(l.point::geography, ST_SetSRID(ST_MakePoint(%s, %s), %s)::geography)
-                   AS distance
-        FROM "{location}" l
-        JOIN "{location_areas}" la ON la.location_id = l.id AND la.area_id = %s
-        JOIN "{link}" sl ON sl.location_id = l.id
-        JOIN "{service}" s ON s.id = sl.service_id AND {condition}
-        ORDER BY distance, s.name
-        LIMIT %s
-    """  # noqa: S608 - table names from model metadata, values as parameters
-    with _serial_query() as cursor:
-        cursor.execute(sql, [origin.x, origin.y, settings.ATLAS_SRID, area.pk, *params, limit * 3])
-        rows = cursor.fetchall()
+    services = _published_in(category)
+    with _serial_query():
+        rows = list(
+            ServiceAtLocation.objects.filter(location__areas=area, service__in=services)
+            .annotate(distance=GeographyDistance("location__point", origin))
+            .order_by("distance", "service__name")
+            .values_list("service_id", "location_id", "distance")[: limit * 3]
+        )
     return _hydrate(rows, limit)
 
 

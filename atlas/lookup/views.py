@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError
 
+from atlas.core.geojson import DISPLAY_PRECISION, geometry_text
 from atlas.core.maps import tile_config
 from atlas.core.roles import can_see_internal_contacts, can_use_lookup
 from planning_areas.map_view import map_view
@@ -45,7 +45,7 @@ def _outline(result: dict) -> str | None:
     first = result["areas"][0]
     return (
         Area.objects.by_key(first["layer"]["slug"], first["code"])
-        .annotate(outline=AsGeoJSON("geometry", precision=5))
+        .annotate(outline=geometry_text("geometry", precision=DISPLAY_PRECISION))
         .values_list("outline", flat=True)
         .first()
     )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from django.contrib.gis.db.models import GeometryField
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
-from django.db.models import Count, F, Func, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Concat
+from django.urls import reverse
 from django.utils import timezone
 
+from atlas.core.geojson import (
+    DISPLAY_PRECISION,
+    OUTLINE_TOLERANCE,
+    JSONBuildObject,
+    geometry_json,
+)
 from planning_areas.models import Area, Layer
 from providers.feature_store import data_version
 from providers.models import Category, Location, Service, ServiceAtLocation
 
 # Tolerance in degrees (about 7–11 m in Germany) for outlines drawn on the map.
-OUTLINE_TOLERANCE = 0.0001
 
 
 def category_specificity() -> dict[int, tuple]:
@@ -84,9 +88,9 @@ def points_version() -> str:
     return f"{data_version()}|{timezone.localdate()}"
 
 
-def area_outlines(layer: Layer, code: str | None = None) -> list[dict]:
-    """A layer's areas (or the one with ``code``) with outlines simplified for display as
-    GeoJSON text, and their numbers of published services."""
+def area_outlines(layer: Layer, code: str | None = None) -> list[str]:
+    """Feature texts of a layer's areas (or the one with ``code``): outlines simplified for
+    display, name, code, number of published services and the area page's URL."""
     published_count = Subquery(
         Service.objects.published()
         .filter(locations__areas=OuterRef("pk"))
@@ -95,23 +99,29 @@ def area_outlines(layer: Layer, code: str | None = None) -> list[dict]:
         .annotate(count=Count("pk", distinct=True))
         .values("count")
     )
-    simplified = Func(
-        F("geometry"),
-        Value(OUTLINE_TOLERANCE),
-        function="ST_SimplifyPreserveTopology",
-        output_field=GeometryField(srid=4326),
+    # The area page's URL with the code in its place, reversed once.
+    marker = "0"
+    url = reverse("atlas:area_detail", args=[layer.slug, marker])
+    head, tail = url[: url.rindex(marker)], url[url.rindex(marker) + len(marker) :]
+    feature = JSONBuildObject(
+        type=Value("Feature"),
+        id=F("pk"),
+        geometry=geometry_json("geometry", OUTLINE_TOLERANCE, DISPLAY_PRECISION),
+        properties=JSONBuildObject(
+            code=F("code"),
+            name=F("name"),
+            services=Coalesce(published_count, 0),
+            url=Concat(Value(head), F("code"), Value(tail), output_field=TextField()),
+        ),
     )
     areas = Area.objects.filter(layer=layer)
     if code:
         areas = areas.with_code(code)
-    areas = (
-        areas.annotate(
-            outline=AsGeoJSON(simplified, precision=5), services=Coalesce(published_count, 0)
-        )
-        .values("pk", "code", "name", "outline", "services")
+    return list(
+        areas.annotate(feature=Cast(feature, TextField()))
         .order_by("code")
+        .values_list("feature", flat=True)
     )
-    return list(areas)
 
 
 def services_by_category(services: QuerySet[Service]) -> list[tuple[Category | None, list]]:

@@ -4,7 +4,6 @@ queries live in `atlas/site/queries.py`, `atlas/site/filtering.py` and with the 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 
+from atlas.core.api_tools import feature_collection
 from atlas.core.maps import tile_config
 from atlas.monitoring.profile import area_profile
 from planning_areas.map_view import map_view
@@ -296,22 +296,8 @@ def area_outlines(request: HttpRequest, layer_slug: str) -> JsonResponse:
     code = request.GET.get("code")
     if code is not None and not is_area_code(code):
         return JsonResponse({"errors": {"code": [_("Not an area code.")]}}, status=400)
-    features = []
-    for area in queries.area_outlines(layer, code=code):
-        features.append(
-            {
-                "type": "Feature",
-                "id": area["pk"],
-                "geometry": json.loads(area["outline"]),
-                "properties": {
-                    "code": area["code"],
-                    "name": area["name"],
-                    "services": area["services"],
-                    "url": reverse("atlas:area_detail", args=[layer.slug, area["code"]]),
-                },
-            }
-        )
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+    collection = feature_collection(queries.area_outlines(layer, code=code))
+    return HttpResponse(collection.text, content_type="application/json")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
-from django.db.models import Count
+from django.db.models import Count, Value
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +26,7 @@ from atlas.core.api_tools import (
     parse_page,
 )
 from atlas.core.forms import LonLatField, StrictBooleanField, parse_lon_lat
+from atlas.core.geojson import JSONText
 
 from .. import geojson
 from ..models import Area, Layer
@@ -216,21 +219,21 @@ class LayerAreaDetailView(APIView):
         area = get_object_or_404(
             Area.objects.select_related("layer", "parent__layer").by_key(slug, code)
         )
-        feature_text = geojson.area_features(
-            Area.objects.filter(pk=area.pk),
-            with_geometry=params["geometry"] is not False,
-            simplify=params["simplify"] or None,
-        )[0]
-        import json
-
-        feature = json.loads(feature_text)
         children = Area.objects.filter(parent=area).select_related("layer").order_by("code")
-        feature["properties"]["parent"] = (
-            AreaRefSerializer(area.parent).data if area.parent_id else None
-        )
         ancestors = area.ancestors()
         for ancestor in ancestors:
             ancestor.layer  # noqa: B018 - loaded for the key
-        feature["properties"]["ancestors"] = AreaRefSerializer(ancestors, many=True).data
-        feature["properties"]["children"] = AreaRefSerializer(children, many=True).data
-        return Response(RawJSON(json.dumps(feature, ensure_ascii=False)))
+        refs = {
+            "parent": AreaRefSerializer(area.parent).data if area.parent_id else None,
+            "ancestors": AreaRefSerializer(ancestors, many=True).data,
+            "children": AreaRefSerializer(children, many=True).data,
+        }
+        # The references go into the one area feature PostgreSQL builds (the geometry is
+        # never parsed and printed again in Python).
+        (feature_text,) = geojson.area_features(
+            Area.objects.filter(pk=area.pk),
+            with_geometry=params["geometry"] is not False,
+            simplify=params["simplify"] or None,
+            **{name: JSONText(Value(json.dumps(ref))) for name, ref in refs.items()},
+        )
+        return Response(RawJSON(feature_text))

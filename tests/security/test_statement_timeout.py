@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from atlas import views as site_views
+from atlas.site import views as site_views
 from providers.api import views as api_views
 
 pytestmark = pytest.mark.django_db(transaction=True)
