@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -246,19 +246,9 @@ class LookupView(APIView):
 
     permission_classes = [LookupUsersOnly]
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("address", str, description="Address as typed."),
-            OpenApiParameter("address_id", int, description="Address id from /addresses/."),
-            OpenApiParameter("lat", float, description="Latitude (WGS84), with lon."),
-            OpenApiParameter("lon", float, description="Longitude (WGS84), with lat."),
-            OpenApiParameter("category", str, description="Category slug."),
-            OpenApiParameter("limit", int, description=f"Services, 1–{MAX_SERVICE_LIMIT}."),
-        ],
-        responses=LookupResponseSerializer,
-        tags=["lookup"],
-    )
-    def get(self, request):
-        parameters = LookupParameters(data=request.query_params)
+    # POST, like the page and the suggestions: addresses and points stay out of URLs.
+    @extend_schema(request=LookupParameters, responses=LookupResponseSerializer, tags=["lookup"])
+    def post(self, request):
+        parameters = LookupParameters(data=request.data)
         parameters.is_valid(raise_exception=True)
         return Response(run_lookup(parameters.validated_data, request.user))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -71,16 +71,15 @@ class AddressSearchView(APIView):
 
     permission_classes = [LookupUsersOnly]
 
+    # POST, not GET: what a caseworker types is a family's address and must not land in a
+    # URL, where access logs, proxies and the browser history keep it.
     @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, required=True, description="Typed address text."),
-            OpenApiParameter("limit", int, description=f"1–{MAX_LIMIT}, default 10."),
-        ],
+        request=AddressSearchParameters,
         responses=AddressSearchResponseSerializer,
         tags=["lookup"],
     )
-    def get(self, request):
-        parameters = AddressSearchParameters(data=request.query_params)
+    def post(self, request):
+        parameters = AddressSearchParameters(data=request.data)
         parameters.is_valid(raise_exception=True)
         try:
             result = search_addresses(

@@ -95,6 +95,18 @@ def test_type_pick_a_suggestion_and_see_areas_and_contacts(page, live_server, be
     assert "Kinderladen um die Ecke" in page.inner_text("#lookup-services")
 
 
+def test_typed_addresses_never_appear_in_a_url(page, live_server, berlin_block):
+    requests = []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
+    _log_in(page, live_server)
+    page.type("#lookup-address", "karlmarx str 12a", delay=20)
+    page.locator("#lookup-suggestions [role=option]", has_text="12A").first.wait_for()
+    suggestions = [(m, u) for m, u in requests if "/api/v1/addresses/" in u]
+    assert suggestions and all(method == "POST" for method, _ in suggestions)
+    typed = ("karl", "marx", "12a", "12+a", "12%20a")
+    assert not [u for _, u in requests if any(t in u.lower() for t in typed)]
+
+
 def test_the_print_sheet_shows_public_parts_only(page, live_server, berlin_block):
     _log_in(page, live_server)
     page.fill("#lookup-address", "Karl-Marx-Straße 12")
@@ -115,9 +127,11 @@ def test_clicking_the_map_gives_the_same_answer_as_the_api(page, live_server, be
     page.wait_for_selector("#lookup-areas")
     result = json.loads(page.inner_text("#lookup-result"))
     assert result["match"] == "point"
-    api = page.request.get(
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    api = page.request.post(
         f"{live_server.url}/api/v1/lookup/",
-        params={"lat": result["point"]["lat"], "lon": result["point"]["lon"]},
+        form={"lat": result["point"]["lat"], "lon": result["point"]["lon"]},
+        headers={"X-CSRFToken": token, "Referer": live_server.url + "/lookup/"},
     ).json()
     areas = page.inner_text("#lookup-areas")
     assert [a["code"] for a in api["areas"]] == ["08"]

@@ -205,7 +205,7 @@ def test_a_retired_layer_derives_current_areas_from_a_point_inside(areas, addres
 
 
 def _lookup(client, **params):
-    return client.get(reverse("api:lookup"), params)
+    return client.post(reverse("api:lookup"), params)
 
 
 @pytest.fixture
@@ -223,8 +223,8 @@ def plain_user(db):
     [
         ("get", "lookup:lookup", {}),
         ("post", "lookup:lookup", {"lat": "52.05", "lon": "13.05"}),
-        ("get", "api:lookup", {"lat": "52.05", "lon": "13.05"}),
-        ("get", "api:address-search", {"q": "Karl-Marx-Str"}),
+        ("post", "api:lookup", {"lat": "52.05", "lon": "13.05"}),
+        ("post", "api:address-search", {"q": "Karl-Marx-Str"}),
     ],
 )
 def test_the_lookup_and_its_api_answer_only_caseworkers_editors_and_admins(
@@ -238,7 +238,7 @@ def test_the_lookup_and_its_api_answer_only_caseworkers_editors_and_admins(
 
 @pytest.mark.parametrize("url", ["api:lookup", "api:address-search"])
 def test_the_lookup_api_refuses_anonymous_callers(anonymous, areas, url):
-    response = anonymous.get(reverse(url), {"lat": "52.05", "lon": "13.05", "q": "Karl"})
+    response = anonymous.post(reverse(url), {"lat": "52.05", "lon": "13.05", "q": "Karl"})
     assert response.status_code == 403
     assert "Region" not in response.content.decode()
 
@@ -270,7 +270,7 @@ def test_a_misspelt_address_is_a_closest_match_that_says_so(client, areas, addre
 
 
 def test_the_search_api_returns_suggestions(client, address):
-    data = client.get(reverse("api:address-search"), {"q": "karlmarx str 12a"}).json()
+    data = client.post(reverse("api:address-search"), {"q": "karlmarx str 12a"}).json()
     assert data["results"][0]["label"] == "Karl-Marx-Straße 12A, 12043 Neukölln"
     assert data["results"][0]["id"] == address.pk
 
@@ -287,7 +287,7 @@ def test_the_search_api_returns_suggestions(client, address):
     ],
 )
 def test_bad_search_input_is_a_400_naming_the_parameter(client, params, parameter):
-    response = client.get(reverse("api:address-search"), params)
+    response = client.post(reverse("api:address-search"), params)
     assert response.status_code == 400
     assert parameter in response.json()
 
@@ -297,7 +297,7 @@ def test_only_a_house_number_is_a_polite_empty_answer(client, address):
         (reverse("api:address-search"), {"q": "12"}),
         (reverse("api:lookup"), {"address": "12"}),
     ):
-        response = client.get(url, params)
+        response = client.post(url, params)
         assert response.status_code == 200
         assert "street" in str(response.json()["messages" if "lookup" in url else "message"])
 
@@ -357,7 +357,7 @@ def test_no_current_layer_is_a_polite_answer(client, areas, address):
 def test_searches_and_lookups_write_nothing_to_the_database(client, caseworker, contacts, address):
     client.force_login(caseworker)
     with CaptureQueriesContext(connection) as captured:
-        client.get(reverse("api:address-search"), {"q": "Karl-Marx-Str 12"})
+        client.post(reverse("api:address-search"), {"q": "Karl-Marx-Str 12"})
         _lookup(client, address="Karl-Marx-Str 12")
         client.post(reverse("lookup:lookup"), {"address": "Karl-Marx-Str 12"})
     writes = [
@@ -366,6 +366,25 @@ def test_searches_and_lookups_write_nothing_to_the_database(client, caseworker, 
         if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
     ]
     assert writes == []
+
+
+@pytest.mark.parametrize("url", ["api:address-search", "api:lookup"])
+def test_addresses_cannot_be_sent_in_a_url(client, address, url):
+    response = client.get(reverse(url), {"q": "Karl-Marx-Str 12", "address": "Karl-Marx-Str 12"})
+    assert response.status_code == 405
+
+
+def test_typed_addresses_never_reach_the_log(client, contacts, address, caplog):
+    secret = "Karl-Marx-Str 12"
+    caplog.set_level(logging.DEBUG)
+    client.post(reverse("api:address-search"), {"q": secret})
+    client.post(reverse("api:address-search"), {"q": secret + "\x00"})  # a 400
+    client.post(reverse("api:lookup"), {"address": secret})
+    client.post(reverse("api:lookup"), {"address": secret, "lat": "x"})  # a 400
+    client.get(reverse("api:address-search"), {"q": secret})  # a 405
+    client.post(reverse("lookup:lookup"), {"address": secret})
+    assert caplog.records, "the requests logged nothing: the test would prove nothing"
+    assert "Karl" not in caplog.text
 
 
 def test_request_log_lines_lose_their_query_string():
@@ -444,6 +463,6 @@ def test_the_print_layout_hides_internal_parts(client, caseworker, contacts):
 
 @pytest.mark.parametrize("text", ["zz", "Xyzzy", "zz 12", "ö"])
 def test_text_matching_no_street_is_an_empty_answer(client, address, text):
-    response = client.get(reverse("api:address-search"), {"q": text})
+    response = client.post(reverse("api:address-search"), {"q": text})
     assert response.status_code == 200
     assert response.json()["results"] == []

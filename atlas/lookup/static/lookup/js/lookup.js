@@ -81,12 +81,19 @@ async function search() {
   }
   if (controller) controller.abort();
   controller = new AbortController();
-  const url = `${config.searchUrl}?${new URLSearchParams({ q: text, limit: "8" })}`;
+  // By POST with the page's CSRF token: the typed address never appears in a URL.
+  const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   try {
-    const response = await fetch(url, {
+    const response = await fetch(config.searchUrl, {
+      method: "POST",
       signal: controller.signal,
-      headers: { Accept: "application/json" },
+      headers: {
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "X-CSRFToken": token,
+      },
       credentials: "same-origin",
+      body: JSON.stringify({ q: text, limit: 8 }),
     });
     const payload = await response.json();
     if (!response.ok) {
