@@ -11,6 +11,7 @@ The format is described in the README ("A new municipality").
 
 from __future__ import annotations
 
+import string
 import tempfile
 import time
 import tomllib
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from atlas.demo_contacts import load_demo_contacts
+from planning_areas.composition import CompositionError, compose_layer, read_mapping
 from planning_areas.crosswalks import CrosswalkError, build_crosswalk
 from planning_areas.imports.addresses import import_addresses, read_address_file
 from planning_areas.imports.areas import (
@@ -34,7 +36,7 @@ from planning_areas.imports.areas import (
 )
 from planning_areas.imports.indicators import IndicatorImportError, import_indicators
 from planning_areas.imports.reading import ImportFileError, read_geo_file
-from planning_areas.models import Area, Crosswalk, Layer
+from planning_areas.models import Area, CompositionUnit, Crosswalk, Layer
 from providers.imports.service_import import Mapping, ServiceImportError, import_services
 from providers.models import Category, TargetGroup
 
@@ -54,6 +56,7 @@ SECTIONS = {
     "services",
     "indicators",
     "crosswalks",
+    "compositions",
     "demo_contacts",
 }
 LAYER_KEYS = {
@@ -107,6 +110,7 @@ class Profile:
     services: list[dict] = field(default_factory=list)
     indicators: list[dict] = field(default_factory=list)
     crosswalks: list[dict] = field(default_factory=list)
+    compositions: list[dict] = field(default_factory=list)
     demo_contacts: dict | None = None
 
     @classmethod
@@ -137,6 +141,7 @@ class Profile:
             services=list(raw.get("services") or []),
             indicators=list(raw.get("indicators") or []),
             crosswalks=list(raw.get("crosswalks") or []),
+            compositions=list(raw.get("compositions") or []),
             demo_contacts=raw.get("demo_contacts"),
         )
         profile.check()
@@ -160,7 +165,13 @@ class Profile:
                 _unknown("[[addresses.files]]", entry, {"file", "fields", "srid", "encoding"})
                 self.file(entry["file"], "[[addresses.files]]")
         for entry in self.services:
-            _unknown("[[services]]", entry, {"file", "mapping", "keywords", "name_if_empty"})
+            _unknown(
+                "[[services]]",
+                entry,
+                {"file", "mapping", "keywords", "name_if_empty", "organizations"},
+            )
+            if entry.get("organizations", "update") not in ("update", "keep"):
+                raise ProfileError('[[services]] organizations: "update" or "keep"')
             _required("[[services]]", entry, "file", "mapping")
             self.file(entry["file"], "[[services]]")
             self.file(entry["mapping"], "[[services]]", relative_to=self.path.parent)
@@ -170,6 +181,12 @@ class Profile:
             self.file(entry["file"], "[[indicators]]")
             if entry.get("mapping"):
                 self.file(entry["mapping"], "[[indicators]]", relative_to=self.path.parent)
+        for entry in self.compositions:
+            _unknown(
+                "[[compositions]]", entry, {"slug", "name", "base", "mapping", "draft", "note"}
+            )
+            _required("[[compositions]]", entry, "slug", "name", "base", "mapping")
+            self.file(entry["mapping"], "[[compositions]]", relative_to=self.path.parent)
         for entry in self.crosswalks:
             _unknown("[[crosswalks]]", entry, {"from", "to"})
             _required("[[crosswalks]]", entry, "from", "to")
@@ -320,6 +337,31 @@ def load_indicators(profile: Profile, entry: dict) -> list[str]:
     return [str(report)]
 
 
+def load_composition(profile: Profile, entry: dict) -> list[str]:
+    """A layer composed of a base layer's units (Baukasten), composed again only when its
+    mapping differs from the stored one."""
+    rows = read_mapping(
+        profile.file(entry["mapping"], "[[compositions]]", relative_to=profile.path.parent)
+    )
+    stored = set(
+        CompositionUnit.objects.filter(composition__layer__slug=entry["slug"]).values_list(
+            "base_code", "code"
+        )
+    )
+    if stored == {(row.base_code, row.code) for row in rows}:
+        return [f"{entry['slug']}: composition unchanged"]
+    report = compose_layer(
+        _layer_named(entry["base"], "[[compositions]] base"),
+        rows,
+        layer_slug=entry["slug"],
+        layer_name=entry["name"],
+        commit=True,
+        is_draft=bool(entry.get("draft")),
+        note=entry.get("note", ""),
+    )
+    return [str(line) for line in report.summary_lines()]
+
+
 def load_crosswalks(profile: Profile) -> list[str]:
     """The crosswalks the profile names, built where they are missing."""
     lines = []
@@ -398,10 +440,27 @@ def load_taxonomies(profile: Profile) -> list[str]:
     return [f"categories: {Category.objects.count()}, target groups: {TargetGroup.objects.count()}"]
 
 
-def _classified(entry: dict, path: Path, folder: Path) -> Path:
+def _filled_name(entry: dict, row: dict, category: str) -> str:
+    """The row's name, or ``name_if_empty`` filled from the row and its category name;
+    empty when a field the pattern uses is empty too (such a row is left out)."""
+    name = row.get("name")
+    name = "" if name is None or name != name else str(name).strip()
+    pattern = entry.get("name_if_empty")
+    if name or not pattern:
+        return name
+    values = {k: ("" if v is None or v != v else str(v).strip()) for k, v in row.items()}
+    values["category"] = category
+    used = [field for _text, field, _spec, _conv in string.Formatter().parse(pattern) if field]
+    if any(not values.get(field) for field in used):
+        return ""
+    return pattern.format(**values)
+
+
+def classify_source(entry: dict, path: Path, folder: Path, lines: list[str]) -> Path:
     """A copy of a source without classification (OpenStreetMap, say) with the columns
     ``atlas_categories`` and ``atlas_target_groups`` from keyword rules (first match wins),
-    and empty names filled from ``name_if_empty`` (a format over the row and ``category``)."""
+    empty names filled from ``name_if_empty`` (a format over the row and ``category``) and
+    rows that stay nameless left out (nothing is stored without a name)."""
     frame = read_geo_file(path)
     names = dict(Category.objects.values_list("slug", "name"))
     categories, groups, filled = [], [], []
@@ -409,14 +468,14 @@ def _classified(entry: dict, path: Path, folder: Path) -> Path:
         rule = _first_rule(entry.get("keywords") or [], row)
         categories.append(",".join(rule.get("categories", [])))
         groups.append(",".join(rule.get("target_groups", [])))
-        name = str(row.get("name") or "").strip() if row.get("name") == row.get("name") else ""
-        if not name and entry.get("name_if_empty"):
-            category = names.get(next(iter(rule.get("categories", [])), ""), "")
-            values = {k: ("" if v != v or v is None else v) for k, v in row.items()}
-            name = entry["name_if_empty"].format(category=category, **values).strip(" ,")
-        filled.append(name)
+        category = names.get(next(iter(rule.get("categories", [])), ""), "")
+        filled.append(_filled_name(entry, row, category))
     frame["atlas_categories"], frame["atlas_target_groups"] = categories, groups
     frame["name"] = filled
+    nameless = frame["name"].eq("")
+    if nameless.any():
+        lines.append(f"{int(nameless.sum())} rows without a name left out")
+        frame = frame[~nameless]
     for column in frame.columns.drop(frame.geometry.name):
         # Whole numbers that a missing value made floats (postcodes, ids) are written whole.
         if frame[column].dtype.kind == "f" and frame[column].dropna().map(float.is_integer).all():
@@ -437,15 +496,21 @@ def _first_rule(rules: list[dict], row: dict) -> dict:
 def load_services(profile: Profile, entry: dict) -> list[str]:
     path = profile.file(entry["file"], "[[services]]")
     mapping_path = profile.file(entry["mapping"], "[[services]]", relative_to=profile.path.parent)
+    notes: list[str] = []
     try:
         mapping = Mapping.load(mapping_path)
         with tempfile.TemporaryDirectory(prefix="atlas-profile-") as folder:
             if entry.get("keywords") or entry.get("name_if_empty"):
-                path = _classified(entry, path, Path(folder))
-            report = import_services(path, mapping, commit=True)
+                path = classify_source(entry, path, Path(folder), notes)
+            report = import_services(
+                path,
+                mapping,
+                commit=True,
+                update_organizations=entry.get("organizations", "update") == "update",
+            )
     except ServiceImportError as exc:
         raise ProfileError(f"{Path(entry['file']).name}: {exc}") from exc
-    lines = [str(line) for line in report.summary_lines() if "Dry run" not in str(line)]
+    lines = notes + [str(line) for line in report.summary_lines() if "Dry run" not in str(line)]
     if report.rejected:
         raise ProfileError("\n".join([f"{Path(entry['file']).name}:", *lines]))
     return lines
@@ -461,6 +526,8 @@ def steps(profile: Profile, *, addresses: bool = True) -> Iterator[tuple[str, Ca
     for entry in profile.indicators:
         name = f"indicators {Path(entry['file']).name} ({entry['layer']})"
         yield name, lambda e=entry: load_indicators(profile, e)
+    for entry in profile.compositions:
+        yield f"composition {entry['slug']}", lambda e=entry: load_composition(profile, e)
     if profile.categories or profile.target_groups:
         yield "categories and target groups", lambda: load_taxonomies(profile)
     if addresses and profile.addresses:
@@ -497,6 +564,7 @@ def load_profile(
                 ServiceImportError,
                 IndicatorImportError,
                 CrosswalkError,
+                CompositionError,
             ) as exc:
                 raise ProfileError(f"{name}: {exc}") from exc
             step = Step(name, [str(line) for line in lines], time.monotonic() - started)

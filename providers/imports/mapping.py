@@ -48,6 +48,7 @@ TARGETS: dict[str, str] = {
     "opening_hours": _("opening hours in OpenStreetMap syntax"),
     "min_age": _("minimum age"),
     "max_age": _("maximum age"),
+    "capacity": _("places (a whole number)"),
     "is_free": _("free of charge (yes/no)"),
     "fees": _("fees"),
     "source": _("where the data comes from, for the maps' data credit (usually in [defaults])"),

@@ -180,6 +180,7 @@ class RowReader:
         }
         self._contact(row, service, check)
         self._ages(row, service, check)
+        self._capacity(row, service, check)
         self._is_free(row, service, check)
         service["status"] = self._choice(
             row,
@@ -234,6 +235,25 @@ class RowReader:
         low, high = service["min_age"], service["max_age"]
         if low is not None and high is not None and low > high:
             check.errors.append(_("the minimum age is above the maximum age"))
+
+    def _capacity(self, row: SourceRow, service: dict, check: RowCheck) -> None:
+        # Only a mapping that names places sets them: others keep what editors entered.
+        if "capacity" not in self.mapping.columns and "capacity" not in self.mapping.defaults:
+            return
+        value = self.raw(row, "capacity")
+        service["capacity"] = None
+        if not value:
+            return
+        try:
+            places = int(_number(value))
+        except ValueError:
+            places = -1
+        if places >= 0:
+            service["capacity"] = places
+        else:
+            check.errors.append(
+                _("capacity “%(value)s” is not a number of places") % {"value": value}
+            )
 
     def _is_free(self, row: SourceRow, service: dict, check: RowCheck) -> None:
         if "is_free" not in self.mapping.columns and "is_free" not in self.mapping.defaults:

@@ -108,12 +108,14 @@ def import_services(
     user=None,
     progress: Progress | None = None,
     allowed_organizations: set[int] | None = None,
+    update_organizations: bool = True,
 ) -> ServiceImportReport:
     """Read ``path`` with ``mapping`` and create or update its services.
 
     A dry run unless ``commit``. All or nothing: with any rejected row,
     nothing is written. ``allowed_organizations`` (ids) restricts an
-    organisation editor to services of their own organisations.
+    organisation editor to services of their own organisations. Without
+    ``update_organizations`` existing organisations are linked, not rewritten.
     """
     table = _read(path, mapping)
     report = ServiceImportReport(rows=len(table.rows))
@@ -130,7 +132,9 @@ def import_services(
     reason = _("import from %(file)s") % {"file": Path(path).name}
     with transaction.atomic():
         _taxonomies(mapping, commit=True)
-        written = write_services(prepared, user=user, reason=reason)
+        written = write_services(
+            prepared, user=user, reason=reason, update_organizations=update_organizations
+        )
     report.organizations = str(written.organizations)
     report.locations = str(written.locations)
     report.services = str(written.services)

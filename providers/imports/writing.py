@@ -112,14 +112,17 @@ class WriteResult:
     links_changed: int
 
 
-def write_services(prepared: dict[str, PreparedRow], *, user, reason: str) -> WriteResult:
+def write_services(
+    prepared: dict[str, PreparedRow], *, user, reason: str, update_organizations: bool = True
+) -> WriteResult:
     """Store prepared rows: organisations, then locations, then services and their links.
 
     Call inside a transaction (the import is all or nothing). Each write is recorded
-    in the history with ``user`` and ``reason``.
+    in the history with ``user`` and ``reason``. Without ``update_organizations``
+    existing organisations are linked as they are (see :func:`_organizations`).
     """
-    organizations, org_result = upsert_by_key(
-        Organization, _merged_organizations(prepared), user=user, reason=reason
+    organizations, org_result = _organizations(
+        _merged_organizations(prepared), user=user, reason=reason, update=update_organizations
     )
     owner = {key: organizations[row.organization_key].pk for key, row in prepared.items()}
     locations, loc_result = upsert_by_key(
@@ -139,6 +142,24 @@ def write_services(prepared: dict[str, PreparedRow], *, user, reason: str) -> Wr
     )
     links = _sync_links(prepared, services, locations)
     return WriteResult(org_result, loc_result, svc_result, links)
+
+
+def _organizations(rows: dict[str, dict], *, user, reason: str, update: bool):
+    """Upsert the organisations; without ``update`` only the new ones. A profile's later
+    service files name Träger that an earlier file describes (spelt differently): linking
+    them as they are keeps a second load of the profile from rewriting them back and forth."""
+    known = {}
+    if not update:
+        known = {o.external_id: o for o in Organization.objects.filter(external_id__in=list(rows))}
+    organizations, result = upsert_by_key(
+        Organization,
+        {key: row for key, row in rows.items() if key not in known},
+        user=user,
+        reason=reason,
+    )
+    organizations.update(known)
+    result.unchanged += len(known)
+    return organizations, result
 
 
 def _merged_organizations(prepared: dict[str, PreparedRow]) -> dict[str, dict]:

@@ -6,6 +6,8 @@ Planungsraum (PLR_ID) as given in ``adressen.csv.gz``.
 
 import pytest
 
+from atlas.demo import BERLIN_PROFILE, data_dir
+from atlas.profile import Profile, load_addresses
 from planning_areas.address_search import search_addresses
 from planning_areas.models import Address
 
@@ -109,9 +111,6 @@ def test_a_street_that_does_not_exist_finds_nothing():
 
 
 def test_loading_the_demo_addresses_again_changes_nothing():
-    from atlas.demo import data_dir, load_addresses
-
-    lines: list[str] = []
-    load_addresses(data_dir(), lines.append)
+    lines = load_addresses(Profile.load(BERLIN_PROFILE, data=data_dir()))
     assert len(lines) == 2
     assert all(" 0 new, 0 changed" in line for line in lines), lines

@@ -5,6 +5,7 @@ groups come from a mapping or ``manage.py taxonomy``.
 """
 
 import io
+import tomllib
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +17,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from atlas import demo
+from atlas.demo import BERLIN_PROFILE
+from atlas.profile import classify_source
 from providers.imports.writing import upsert_by_key
 from providers.models import Category, Organization, Service, TargetGroup
 from tests.factories import CategoryFactory, OrganizationFactory, TargetGroupFactory
@@ -159,6 +161,7 @@ def _osm_centres(tmp_path, rows: list[dict]) -> Path:
 
 
 def test_demo_names_a_nameless_community_centre_by_category_and_street(tmp_path):
+    CategoryFactory(slug="kultur", name="Kultur und Vereine")
     base = _osm_centres(
         tmp_path,
         [
@@ -167,9 +170,14 @@ def test_demo_names_a_nameless_community_centre_by_category_and_street(tmp_path)
             {"id": 3, "name": "Nachbarschaftshaus", "street": "Ufer 1", "zip-code": 10999.0},
         ],
     )
-    names = [f.name for f in demo.community_centres(base)]
-    assert names == ["Kultur und Vereine, Koloniestraße 116", "Nachbarschaftshaus"]
-    assert all(f.organization for f in demo.community_centres(base))
+    services = tomllib.loads(BERLIN_PROFILE.read_text(encoding="utf-8"))["services"]
+    entry = next(e for e in services if e["mapping"] == "osm-community-centres.toml")
+    lines: list[str] = []
+    source = base / "berlin-osm-community-centres"
+    path = classify_source(entry, next(source.iterdir()), tmp_path, lines)
+    frame = gpd.read_file(path)
+    assert list(frame["name"]) == ["Kultur und Vereine, Koloniestraße 116", "Nachbarschaftshaus"]
+    assert lines == ["1 rows without a name left out"]
 
 
 # --- taxonomies -----------------------------------------------------------------------------
