@@ -154,7 +154,7 @@ def _coverage_analysis(layer: Layer, category: Category, measure: str) -> Analys
                 "share": round(gaps["share_of_median"] * 100),
                 "median": _fmt(gaps["median"]),
                 "threshold": _fmt(gaps["threshold"]),
-                "need": gaps["need_indicator"] or "–",
+                "need": _need_name(gaps["need_indicator"]),
                 "need_median": _fmt(gaps["need_median"]),
             }
         )
@@ -169,6 +169,11 @@ def _coverage_analysis(layer: Layer, category: Category, measure: str) -> Analys
     city = data["city"]["per_1000"]
     title = f"{category.name}: {MEASURES[measure]}"
     return Analysis(title, unit, columns, rows, notes=notes, meta={"city": city, **gaps})
+
+
+def _need_name(slug: str | None) -> str:
+    indicator = Indicator.objects.filter(slug=slug).first() if slug else None
+    return indicator.name if indicator else "–"
 
 
 def _indicator_analysis(layer: Layer, indicator: Indicator) -> Analysis:
