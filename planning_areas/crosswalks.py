@@ -96,7 +96,10 @@ def _fetch(sql: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _area_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
+def area_splits(
+    source: Layer, target: Layer, only: list[int] | None = None
+) -> dict[int, SourceSplit]:
+    """Area-weighted splits of the source areas (or of the ``only`` ones) over the target."""
     area = _table(Area)
     rows = _fetch(
         f"""
@@ -107,9 +110,9 @@ def _area_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
                ST_Area(s.geometry::geography)
         FROM {area} s JOIN {area} t
           ON t.layer_id = %(target)s AND ST_Intersects(s.geometry, t.geometry)
-        WHERE s.layer_id = %(source)s
+        WHERE s.layer_id = %(source)s AND (%(only)s::bigint[] IS NULL OR s.id = ANY(%(only)s))
         """,  # noqa: S608 - table names from model metadata; values are parameters
-        {"source": source.pk, "target": target.pk},
+        {"source": source.pk, "target": target.pk, "only": only},
     )
     overlaps: dict[int, dict[int, float]] = defaultdict(dict)
     surface: dict[int, float] = {}
@@ -224,7 +227,7 @@ def _point_counts(source: Layer, target: Layer) -> tuple[dict, dict]:
 
 def compute_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
     """The split of every source area's residents, by the best evidence for each."""
-    splits = _area_splits(source, target)
+    splits = area_splits(source, target)
     code_counts, code_totals = _code_counts(source, target)
     for source_id, targets in code_counts.items():
         placed = sum(targets.values())
