@@ -181,6 +181,111 @@ def _to_geos(geom: shapely.MultiPolygon) -> MultiPolygon:
     return GEOSGeometry(memoryview(shapely.to_wkb(geom)), srid=settings.ATLAS_SRID)
 
 
+def _parent_codes(
+    frame: gpd.GeoDataFrame,
+    layer: Layer,
+    codes: list[str],
+    *,
+    code_field: str,
+    parent_code_field: str | None,
+    parent_code_prefix: int | None,
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Each code's parent code (from a field or a prefix) and the parent areas by code.
+
+    Empty without parent options: the stored parents then stay as they are.
+    """
+    if not (parent_code_field or parent_code_prefix):
+        return {}, {}
+    if layer.parent_id is None:
+        raise ImportFileError(_("Layer “%(layer)s” has no parent layer.") % {"layer": layer.slug})
+    if parent_code_field:
+        pairs = zip(
+            frame[column_named(frame, code_field)],
+            frame[column_named(frame, parent_code_field)],
+            strict=True,
+        )
+        parent_codes = {str(c).strip(): str(p).strip() for c, p in pairs}
+    else:
+        parent_codes = {code: code[:parent_code_prefix] for code in codes}
+    parents = dict(Area.objects.filter(layer_id=layer.parent_id).values_list("code", "pk"))
+    missing = sorted({p for p in parent_codes.values() if p not in parents})
+    if missing:
+        raise ImportFileError(
+            _("Parent codes not found on layer “%(layer)s”: %(codes)s")
+            % {"layer": layer.parent.slug, "codes": ", ".join(missing[:10])}
+        )
+    return parent_codes, parents
+
+
+def _changed(area: Area, values: dict, geom: shapely.MultiPolygon) -> bool:
+    """Bring a stored area in line with the file's values; whether anything differed."""
+    differs = [k for k, v in values.items() if getattr(area, k) != v]
+    for key in differs:
+        setattr(area, key, values[key])
+    stored = shapely.from_wkb(bytes(area.geometry.wkb))
+    if not stored.equals_exact(geom, 1e-9):
+        area.geometry = _to_geos(geom)
+        differs.append("geometry")
+    return bool(differs)
+
+
+def _plan_areas(
+    layer: Layer, areas: dict, values_by_code: dict[str, dict], report: AreaImportReport
+) -> tuple[list[Area], list[Area]]:
+    """The areas to create and the changed ones to save; the report counts each kind."""
+    existing = {area.code: area for area in Area.objects.filter(layer=layer)} if layer.pk else {}
+    to_create, to_update = [], []
+    for code, (_name, geom) in areas.items():
+        values = values_by_code[code]
+        area = existing.get(code)
+        if area is None:
+            report.created.append(code)
+            to_create.append(Area(layer=layer, code=code, geometry=_to_geos(geom), **values))
+        elif _changed(area, values, geom):
+            report.changed.append(code)
+            to_update.append(area)
+        else:
+            report.unchanged += 1
+    report.removed = sorted(set(existing) - set(areas))
+    return to_create, to_update
+
+
+def _write_areas(
+    layer: Layer,
+    to_create: list[Area],
+    to_update: list[Area],
+    report: AreaImportReport,
+    *,
+    previous_edition: Layer | None,
+    progress: Progress | None,
+) -> None:
+    """Save everything in one transaction; links, compositions and crosswalks follow."""
+    with transaction.atomic():
+        if previous_edition is not None:
+            previous_edition.save()
+        if layer.pk is None:
+            layer.save()
+            for area in to_create:
+                area.layer = layer
+        for done, area in enumerate(to_create + to_update, start=1):
+            area.save()
+            if progress:
+                progress(done)
+        if report.removed:
+            for area in Area.objects.filter(layer=layer, code__in=report.removed):
+                area.delete()  # one by one, so that history records each deletion
+        if report.has_changes:
+            # Stored links to areas (providers' locations) follow; receivers return counts.
+            responses = areas_changed.send(sender=Layer, layer=layer)
+            report.locations_linked = sum(r for _r, r in responses if isinstance(r, int))
+            # Composed layers of these units follow them (a new edition, moved borders).
+            report.rebuilt_layers = [
+                r.layer for r in rebuild_compositions(layer, previous_edition=previous_edition)
+            ]
+            report.crosswalks_refreshed = len(refresh_crosswalks(layer))
+    report.committed = True
+
+
 def import_areas(
     frame: gpd.GeoDataFrame,
     layer: Layer,
@@ -208,90 +313,30 @@ def import_areas(
     if previous_edition is not None:
         report.previous_edition = previous_edition.slug
     areas = prepare_areas(frame, code_field=code_field, name_field=name_field, report=report)
-    attributes = attributes or {}
-
-    parent_codes: dict[str, str] = {}
-    if parent_code_field or parent_code_prefix:
-        if layer.parent_id is None:
-            raise ImportFileError(
-                _("Layer “%(layer)s” has no parent layer.") % {"layer": layer.slug}
-            )
-        if parent_code_field:
-            parent_codes = {
-                str(c).strip(): str(p).strip()
-                for c, p in zip(
-                    frame[column_named(frame, code_field)],
-                    frame[column_named(frame, parent_code_field)],
-                    strict=True,
-                )
-            }
-        else:
-            parent_codes = {code: code[:parent_code_prefix] for code in areas}
-    parents = (
-        dict(Area.objects.filter(layer_id=layer.parent_id).values_list("code", "pk"))
-        if parent_codes
-        else {}
+    parent_codes, parents = _parent_codes(
+        frame,
+        layer,
+        list(areas),
+        code_field=code_field,
+        parent_code_field=parent_code_field,
+        parent_code_prefix=parent_code_prefix,
     )
-    missing = sorted({p for p in parent_codes.values() if p not in parents})
-    if missing:
-        raise ImportFileError(
-            _("Parent codes not found on layer “%(layer)s”: %(codes)s")
-            % {"layer": layer.parent.slug, "codes": ", ".join(missing[:10])}
-        )
-
-    existing = {area.code: area for area in Area.objects.filter(layer=layer)} if layer.pk else {}
-    to_create, to_update = [], []
-    for code, (name, geom) in areas.items():
-        values = {"name": name, **attributes.get(code, {})}
+    values_by_code = {}
+    for code, (name, _geom) in areas.items():
+        values = {"name": name, **(attributes or {}).get(code, {})}
         if parent_codes:
-            # Without parent options the stored parents stay as they are.
             values["parent_id"] = parents.get(parent_codes.get(code))
-        area = existing.get(code)
-        if area is None:
-            report.created.append(code)
-            to_create.append(Area(layer=layer, code=code, geometry=_to_geos(geom), **values))
-            continue
-        differs = [k for k, v in values.items() if getattr(area, k) != v]
-        stored = shapely.from_wkb(bytes(area.geometry.wkb))
-        if not stored.equals_exact(geom, 1e-9):
-            area.geometry = _to_geos(geom)
-            differs.append("geometry")
-        if differs:
-            for key in differs:
-                if key != "geometry":
-                    setattr(area, key, values[key])
-            report.changed.append(code)
-            to_update.append(area)
-        else:
-            report.unchanged += 1
-    report.removed = sorted(set(existing) - set(areas))
-
-    if not commit:
-        return report
-    with transaction.atomic():
-        if previous_edition is not None:
-            previous_edition.save()
-        if layer.pk is None:
-            layer.save()
-            for area in to_create:
-                area.layer = layer
-        for done, area in enumerate(to_create + to_update, start=1):
-            area.save()
-            if progress:
-                progress(done)
-        if report.removed:
-            for area in Area.objects.filter(layer=layer, code__in=report.removed):
-                area.delete()  # one by one, so that history records each deletion
-        if report.has_changes:
-            # Stored links to areas (providers' locations) follow; receivers return counts.
-            responses = areas_changed.send(sender=Layer, layer=layer)
-            report.locations_linked = sum(r for _r, r in responses if isinstance(r, int))
-            # Composed layers of these units follow them (a new edition, moved borders).
-            report.rebuilt_layers = [
-                r.layer for r in rebuild_compositions(layer, previous_edition=previous_edition)
-            ]
-            report.crosswalks_refreshed = len(refresh_crosswalks(layer))
-    report.committed = True
+        values_by_code[code] = values
+    to_create, to_update = _plan_areas(layer, areas, values_by_code, report)
+    if commit:
+        _write_areas(
+            layer,
+            to_create,
+            to_update,
+            report,
+            previous_edition=previous_edition,
+            progress=progress,
+        )
     return report
 
 
@@ -317,13 +362,7 @@ class AreaImportOptions:
     commit: bool = False
 
 
-def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
-    """The layer to import into (unsaved if new) and the previous edition to keep, if any.
-
-    A layer whose current edition started before ``valid_from`` keeps that
-    edition under a dated slug (``<slug>-bis-<year>``), valid until the day
-    before the new one; the new edition takes the slug. Nothing is saved here.
-    """
+def _parent_layer(options: AreaImportOptions) -> Layer | None:
     parent = None
     if options.parent_layer:
         parent = Layer.objects.filter(slug=options.parent_layer).first()
@@ -339,60 +378,90 @@ def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
             )
     if options.parent_code_field and options.parent_code_prefix:
         raise ImportFileError(_("Pass either --parent-code-field or --parent-code-prefix."))
+    return parent
+
+
+def _new_layer(options: AreaImportOptions, parent: Layer | None) -> Layer:
+    if not options.layer_name:
+        raise ImportFileError(
+            _("The layer “%(slug)s” does not exist; pass --layer-name to create it.")
+            % {"slug": options.layer}
+        )
+    return Layer(
+        slug=options.layer,
+        name=options.layer_name,
+        level=options.level or ((parent.level + 1) if parent else 1),
+        parent=parent,
+        valid_from=options.valid_from,
+        valid_until=options.valid_until,
+        source=options.source or "",
+        licence=options.licence or "",
+    )
+
+
+def _starts_new_edition(layer: Layer, options: AreaImportOptions) -> bool:
+    return (
+        options.valid_from is not None
+        and layer.valid_from is not None
+        and options.valid_from > layer.valid_from
+        and layer.areas.exists()
+    )
+
+
+def _new_edition(
+    layer: Layer, options: AreaImportOptions, parent: Layer | None
+) -> tuple[Layer, Layer]:
+    """The new edition (unsaved, taking the slug) and the previous one under a dated slug."""
+    previous = layer
+    ended = options.valid_from - datetime.timedelta(days=1)
+    previous.slug = f"{layer.slug}-bis-{ended.year}"[:80]
+    previous.valid_until = ended
+    previous.name = f"{layer.name} (bis {ended:%d.%m.%Y})"[:120]
+    if Layer.objects.filter(slug=previous.slug).exists():
+        raise ImportFileError(
+            _("A layer “%(slug)s” exists already; cannot keep the previous edition.")
+            % {"slug": previous.slug}
+        )
+    edition = Layer(
+        slug=options.layer,
+        name=options.layer_name or Layer.objects.get(pk=previous.pk).name,
+        level=options.level or previous.level,
+        parent=parent or previous.parent,
+        valid_from=options.valid_from,
+        valid_until=options.valid_until,
+        source=previous.source,
+        licence=previous.licence,
+    )
+    return edition, previous
+
+
+def _updated_layer(layer: Layer, options: AreaImportOptions, parent: Layer | None) -> Layer:
+    for attr in ("valid_from", "valid_until", "source", "licence"):
+        if getattr(options, attr) is not None:
+            setattr(layer, attr, getattr(options, attr))
+    if options.layer_name:
+        layer.name = options.layer_name
+    if parent is not None:
+        layer.parent = parent
+    return layer
+
+
+def plan_layer(options: AreaImportOptions) -> tuple[Layer, Layer | None]:
+    """The layer to import into (unsaved if new) and the previous edition to keep, if any.
+
+    A layer whose current edition started before ``valid_from`` keeps that
+    edition under a dated slug (``<slug>-bis-<year>``), valid until the day
+    before the new one; the new edition takes the slug. Nothing is saved here.
+    """
+    parent = _parent_layer(options)
     layer = Layer.objects.filter(slug=options.layer).first()
     previous = None
     if layer is None:
-        if not options.layer_name:
-            raise ImportFileError(
-                _("The layer “%(slug)s” does not exist; pass --layer-name to create it.")
-                % {"slug": options.layer}
-            )
-        layer = Layer(
-            slug=options.layer,
-            name=options.layer_name,
-            level=options.level or ((parent.level + 1) if parent else 1),
-            parent=parent,
-            valid_from=options.valid_from,
-            valid_until=options.valid_until,
-            source=options.source or "",
-            licence=options.licence or "",
-        )
+        layer = _new_layer(options, parent)
+    elif _starts_new_edition(layer, options):
+        layer, previous = _new_edition(layer, options, parent)
     else:
-        starts_new_edition = (
-            options.valid_from is not None
-            and layer.valid_from is not None
-            and options.valid_from > layer.valid_from
-            and layer.areas.exists()
-        )
-        if starts_new_edition:
-            previous = layer
-            ended = options.valid_from - datetime.timedelta(days=1)
-            previous.slug = f"{layer.slug}-bis-{ended.year}"[:80]
-            previous.valid_until = ended
-            previous.name = f"{layer.name} (bis {ended:%d.%m.%Y})"[:120]
-            if Layer.objects.filter(slug=previous.slug).exists():
-                raise ImportFileError(
-                    _("A layer “%(slug)s” exists already; cannot keep the previous edition.")
-                    % {"slug": previous.slug}
-                )
-            layer = Layer(
-                slug=options.layer,
-                name=options.layer_name or Layer.objects.get(pk=previous.pk).name,
-                level=options.level or previous.level,
-                parent=parent or previous.parent,
-                valid_from=options.valid_from,
-                valid_until=options.valid_until,
-                source=previous.source,
-                licence=previous.licence,
-            )
-        else:
-            for attr in ("valid_from", "valid_until", "source", "licence"):
-                if getattr(options, attr) is not None:
-                    setattr(layer, attr, getattr(options, attr))
-            if options.layer_name:
-                layer.name = options.layer_name
-            if parent is not None:
-                layer.parent = parent
+        layer = _updated_layer(layer, options, parent)
     if layer.valid_from and layer.valid_until and layer.valid_from > layer.valid_until:
         raise ImportFileError(_("--valid-until must not be before --valid-from."))
     return layer, previous
