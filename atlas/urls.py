@@ -7,6 +7,9 @@ admin.site.site_header = _("Social-space atlas – administration")
 admin.site.site_title = _("Social-space atlas")
 admin.site.index_title = _("Maintain services, organisations and planning areas")
 
+# An unavailable database answers 503 (JSON for the API), not "Server Error (500)".
+handler500 = "atlas.core.outage.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
