@@ -178,6 +178,19 @@ def read_address_file(
     return frame
 
 
+_LENGTH_CHECKED = {
+    "street": "street.name",
+    "suffix": "house_number_suffix",
+    "postcode": "postcode",
+    "district": "district",
+}
+
+
+def _max_length(field_name: str) -> int:
+    model, name = (Street, "name") if field_name == "street.name" else (Address, field_name)
+    return model._meta.get_field(name).max_length
+
+
 def _problems(frame: pd.DataFrame) -> list[str]:
     """Rows that make the file unusable: these refuse the import."""
     problems = []
@@ -189,6 +202,11 @@ def _problems(frame: pd.DataFrame) -> list[str]:
     report(frame["street"].eq(""), "street is empty")
     report(frame["bad_number"], "house number is not a number with an optional letter")
     report(frame["house_number"].isna() & frame["suffix"].ne(""), "suffix without number")
+    # The lengths the model allows: longer text would fail only at the INSERT.
+    for column, field_name in _LENGTH_CHECKED.items():
+        limit = _max_length(field_name)
+        report(frame[column].str.len().gt(limit), f"{column} is longer than {limit} characters")
+    report(frame["street"].str.contains("\x00", regex=False), "street contains a NUL byte")
     if frame["lon"].notna().any():
         lon = pd.to_numeric(frame["lon"], errors="coerce")
         lat = pd.to_numeric(frame["lat"], errors="coerce")

@@ -172,3 +172,19 @@ def test_dry_run_finds_the_unknown_area_code_the_commit_would(tmp_path):
     dry = _refused(path, "--layer", "plr")
     committed = _refused(path, "--layer", "plr", "--commit")
     assert "99" in dry and dry == committed
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("S" * 201 + ",1,", "street is longer than 200 characters"),
+        ("Ackerstraße,1," + "1" * 11, "postcode is longer than 10 characters"),
+        ("Acker\x00straße,1,", "NUL byte"),
+    ],
+    ids=["long-street", "long-postcode", "nul-byte"],
+)
+def test_values_the_database_would_refuse_are_found_by_the_dry_run(tmp_path, row, message):
+    path = tmp_path / "a.csv"
+    path.write_text("strname,hsnr,plz\n" + row + "\n", encoding="utf-8")
+    assert message in _refused(path)
+    assert message in _refused(path, "--commit")
