@@ -1,17 +1,16 @@
-"""The service filter shared by the REST API and the HTML pages.
+"""The service filters shared by the REST API and the HTML pages.
 
-``ServiceFilterSet`` is a plain django-filter FilterSet: DRF uses it through
-``DjangoFilterBackend`` (invalid input becomes HTTP 400 keyed by the parameter
-name), and a Django view uses it directly::
+A request's parameters become an immutable description, and plain functions build the
+querysets from it::
 
-    filterset = ServiceFilterSet(request.GET, queryset=Service.objects.published())
-    if not filterset.is_valid():
-        ...  # filterset.errors maps each bad parameter to messages
-    services = filterset.qs
+    query = parse_service_query(request.GET)  # ValidationError: message_dict per parameter
+    services = service_queryset(query, Service.objects.published())
+    locations = matched_locations(query)  # None without location filters
 
-Filters on a location (``bbox``, ``near``, ``area``, ``wheelchair``) must hold
-for the same location of a service; ``filterset.location_queryset()`` returns the
-matching locations so a map shows only the markers that matched.
+Filters on a location (``bbox``, ``near``, ``area``, ``wheelchair``) must hold for the same
+location of a service; ``matched_locations`` returns those locations so a map shows only
+the markers that matched. ``ServiceFilterSet`` declares the parameters (form fields,
+OpenAPI schema through ``DjangoFilterBackend``) and filters through the same functions.
 """
 
 from __future__ import annotations
@@ -41,6 +40,7 @@ from .models import (
     Location,
     Organization,
     Service,
+    ServiceQuerySet,
     TargetGroup,
     location_condition,
     search_words,
@@ -148,7 +148,7 @@ class ServiceFilterSet(django_filters.FilterSet):
     """Every public filter on services; parameter names are part of the API contract."""
 
     q = django_filters.CharFilter(
-        method="filter_q",
+        method="keep",
         max_length=MAX_QUERY_LENGTH,
         help_text=_(
             "Full-text search (German stemming) in name and description, tolerant of typos "
@@ -156,42 +156,42 @@ class ServiceFilterSet(django_filters.FilterSet):
         ),
     )
     category = CommaListFilter(
-        method="filter_category",
+        method="keep",
         help_text=_(
             "Category slugs or ids, comma-separated (at most 50); sub-categories are included."
         ),
     )
     target_group = CommaListFilter(
-        method="filter_target_group",
+        method="keep",
         help_text=_("Target group slugs or ids, comma-separated (at most 50)."),
     )
     organization = CommaListFilter(
-        method="filter_organization",
+        method="keep",
         help_text=_("Organisation ids, comma-separated (at most 50)."),
     )
     area = CommaListFilter(
-        method="filter_area",
+        method="keep",
         help_text=_(
             "Planning areas as id or layer:code (e.g. bezirke:01), comma-separated; "
             "services in their child areas are included."
         ),
     )
     bbox = BBoxFilter(
-        method="filter_bbox",
+        method="keep",
         help_text=_(
             "minlon,minlat,maxlon,maxlat in WGS84; min below max, at most "
             "ATLAS_API_MAX_BBOX_DEGREES (default 2) degrees wide and high."
         ),
     )
     near = LonLatFilter(
-        method="filter_near",
+        method="keep",
         help_text=_(
             "LON,LAT in WGS84: only services within `radius` metres, sorted by distance; "
             "each feature carries its distance in metres."
         ),
     )
     radius = django_filters.NumberFilter(
-        method="filter_noop",
+        method="keep",
         min_value=1,
         help_text=_(
             "Search radius in metres for `near`, 1 to ATLAS_API_MAX_RADIUS_METRES "
@@ -199,31 +199,31 @@ class ServiceFilterSet(django_filters.FilterSet):
         ),
     )
     age = django_filters.NumberFilter(
-        method="filter_age",
+        method="keep",
         min_value=0,
         max_value=120,
         help_text=_("An age in years (0–120): services whose age range includes it."),
     )
     free = StrictBooleanFilter(
-        method="filter_free",
+        method="keep",
         help_text=_("true: only free services; false: only services with fees."),
     )
     wheelchair = CommaListFilter(
-        method="filter_wheelchair",
+        method="keep",
         help_text=_(
             "Wheelchair access of the location: yes, limited, no, unknown (comma-separated); "
             "true means yes."
         ),
     )
     open_now = StrictBooleanFilter(
-        method="filter_open_now",
+        method="keep",
         help_text=_(
             "true: services open at this moment by their opening hours; false: closed now "
             "or without opening hours."
         ),
     )
     modified_since = DateOrDateTimeFilter(
-        method="filter_modified_since",
+        method="keep",
         help_text=_("ISO 8601 date or date-time: services changed at or after it."),
     )
 
@@ -232,161 +232,184 @@ class ServiceFilterSet(django_filters.FilterSet):
         fields: list[str] = []
         form = ServiceFilterForm
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.location_filters: dict[str, object] = {}
-        self.near: Near | None = None
-        self.search: str | None = None
-
-    # -- service-level filters ---------------------------------------------------------
-
-    def filter_noop(self, queryset, name, value):
-        return queryset
-
-    def filter_q(self, queryset, name: str, value: str):
-        value = " ".join(value.split())
-        if not search_words(value):
-            # Like an empty box: "-", "…" or a byte-order mark search for nothing.
-            return queryset
-        self.search = value
-        return queryset.search(value)
-
-    def filter_category(self, queryset, name: str, value: list[str]):
-        try:
-            categories = _resolve_slugs(Category, value, "category", "/api/v1/categories/")
-        except forms.ValidationError as exc:
-            raise _ParameterError(name, exc) from None
-        ids: set[int] = set()
-        for category in categories:
-            ids |= category.descendant_ids()
-        return queryset.in_category_ids(ids)
-
-    def filter_target_group(self, queryset, name: str, value: list[str]):
-        try:
-            groups = _resolve_slugs(TargetGroup, value, "target_group", "/api/v1/target-groups/")
-        except forms.ValidationError as exc:
-            raise _ParameterError(name, exc) from None
-        return queryset.for_target_group_ids({g.pk for g in groups})
-
-    def filter_organization(self, queryset, name: str, value: list[str]):
-        if not all(item.isdigit() for item in value):
-            raise _ParameterError(
-                name, forms.ValidationError(_("Expected organisation ids (whole numbers)."))
-            )
-        ids = {int(item) for item in value}
-        known = set(Organization.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        if ids - known:
-            raise _ParameterError(
-                name,
-                forms.ValidationError(
-                    _("Unknown organisation id: %(ids)s (see /api/v1/organizations/).")
-                    % {"ids": ", ".join(str(i) for i in sorted(ids - known)[:5])}
-                ),
-            )
-        return queryset.filter(organization_id__in=ids)
-
-    def filter_age(self, queryset, name, value):
-        if value != int(value):
-            raise _ParameterError(name, forms.ValidationError(_("Expected a whole number.")))
-        return queryset.for_age(int(value))
-
-    def filter_free(self, queryset, name: str, value: bool):
-        return queryset.filter(is_free=value)
-
-    def filter_open_now(self, queryset, name: str, value: bool):
-        return queryset.open_at(timezone.localtime(), is_open=value)
-
-    def filter_modified_since(self, queryset, name: str, value: datetime.datetime):
-        return queryset.filter(updated_at__gte=value)
-
-    # -- location-level filters: collected, applied together in filter_queryset ---------
-
-    def filter_area(self, queryset, name: str, value: list[str]):
-        try:
-            areas = resolve_area_keys(value)
-        except forms.ValidationError as exc:
-            raise _ParameterError(name, exc) from None
-        self.location_filters["area_ids"] = Area.objects.descendant_ids(areas)
-        return queryset
-
-    def filter_bbox(self, queryset, name: str, value: Polygon):
-        self.location_filters["bbox"] = value
-        return queryset
-
-    def filter_near(self, queryset, name: str, value: Point):
-        radius = self.form.cleaned_data.get("radius") or DEFAULT_RADIUS
-        self.near = Near(value, float(radius))
-        self.location_filters["near"] = self.near
-        return queryset
-
-    def filter_wheelchair(self, queryset, name: str, value: list[str]):
-        allowed = {choice.value for choice in Location.Wheelchair}
-        values = {"yes" if v.lower() == "true" else v.lower() for v in value}
-        if values - allowed:
-            raise _ParameterError(
-                name,
-                forms.ValidationError(
-                    _("Allowed values: %(allowed)s.") % {"allowed": ", ".join(sorted(allowed))}
-                ),
-            )
-        self.location_filters["wheelchair"] = values
+    def keep(self, queryset, name, value):
+        """Each filter only declares its parameter (form field, schema, help text); the
+        work is done by ``describe`` and ``service_queryset`` from the cleaned form."""
         return queryset
 
     def filter_queryset(self, queryset):
-        self.location_filters = {}
-        self.near = None
-        self.search = None
-        try:
-            queryset = super().filter_queryset(queryset)
-        except _ParameterError as exc:
-            # Surface as a form error so DRF answers 400 and HTML views can show it.
-            self.form.add_error(exc.name, exc.error)
-            raise exc.as_validation_error() from None
-        if self.near:
-            return queryset.nearest_first(
-                self.near.point, location_condition("locations__", **self._location_arguments())
-            )
-        if self.location_filters:
-            queryset = queryset.with_location_in(self.location_queryset())
-        if self.search:
-            return queryset.order_by("-rank", "name", "pk")
-        return queryset.order_by("name", "pk")
+        return service_queryset(describe(self.form.cleaned_data), queryset)
 
-    def location_queryset(self) -> QuerySet[Location]:
-        """Locations satisfying every location-level filter (all locations if none)."""
-        return Location.objects.matching(**self._location_arguments())
 
-    def _location_arguments(self) -> dict:
-        f = self.location_filters
-        return {
-            "bbox": f.get("bbox"),
-            "near": (f["near"].point, f["near"].radius) if "near" in f else None,
-            "area_ids": f.get("area_ids"),
-            "wheelchair": f.get("wheelchair"),
-        }
+# -- the request as an immutable description, and the querysets built from it -----------
+
+
+@dataclass(frozen=True)
+class ServiceQuery:
+    """What a request asks for, parsed and resolved (ids, not slugs). Immutable: the
+    querysets are plain functions of it, so nothing depends on the order of calls."""
+
+    search: str | None = None
+    category_ids: frozenset[int] | None = None
+    target_group_ids: frozenset[int] | None = None
+    organization_ids: frozenset[int] | None = None
+    age: int | None = None
+    free: bool | None = None
+    open_now: bool | None = None
+    modified_since: datetime.datetime | None = None
+    area_ids: frozenset[int] | None = None
+    bbox: Polygon | None = None
+    near: Near | None = None
+    wheelchair: frozenset[str] | None = None
 
     @property
     def has_location_filters(self) -> bool:
-        return bool(self.location_filters)
+        return any(
+            value is not None for value in (self.area_ids, self.bbox, self.near, self.wheelchair)
+        )
 
-    def is_valid(self) -> bool:
-        """Validate the parameters, including those only checkable against the database."""
-        if not super().is_valid():
-            return False
+    def location_arguments(self) -> dict:
+        return {
+            "bbox": self.bbox,
+            "near": (self.near.point, self.near.radius) if self.near else None,
+            "area_ids": self.area_ids,
+            "wheelchair": self.wheelchair,
+        }
+
+
+def parse_service_query(data) -> ServiceQuery:
+    """The description of the query parameters ``data``; a ``forms.ValidationError`` whose
+    ``message_dict`` maps each bad parameter to its messages otherwise."""
+    form = ServiceFilterSet(data).form
+    if not form.is_valid():
+        raise forms.ValidationError(form.errors.as_data())
+    return describe(form.cleaned_data)
+
+
+def describe(cleaned: dict) -> ServiceQuery:
+    """Resolve the cleaned parameters (slugs, keys and ids checked against the database)."""
+    values: dict = {}
+    for name, resolve in _RESOLVERS.items():
+        value = cleaned.get(name)
+        if value in (None, "", []):
+            continue
         try:
-            self.qs  # noqa: B018 - resolving slugs and keys may add errors
-        except forms.ValidationError:
-            return False
-        return not self.form.errors
+            values.update(resolve(value, cleaned))
+        except forms.ValidationError as exc:
+            raise forms.ValidationError({name: exc.messages}) from None
+    return ServiceQuery(**values)
 
 
-class _ParameterError(Exception):
-    """A filter method's error, carried out of django-filter with its parameter name."""
+def _search(value: str, cleaned: dict) -> dict:
+    value = " ".join(value.split())
+    # Like an empty box: "-", "…" or a byte-order mark search for nothing.
+    return {"search": value} if search_words(value) else {}
 
-    def __init__(self, name: str, error: forms.ValidationError):
-        super().__init__(name)
-        self.name = name
-        self.error = error
 
-    def as_validation_error(self) -> forms.ValidationError:
-        return forms.ValidationError({self.name: self.error.messages})
+def _categories(value: list[str], cleaned: dict) -> dict:
+    ids: set[int] = set()
+    for category in _resolve_slugs(Category, value, "category", "/api/v1/categories/"):
+        ids |= category.descendant_ids()
+    return {"category_ids": frozenset(ids)}
+
+
+def _target_groups(value: list[str], cleaned: dict) -> dict:
+    groups = _resolve_slugs(TargetGroup, value, "target_group", "/api/v1/target-groups/")
+    return {"target_group_ids": frozenset(g.pk for g in groups)}
+
+
+def _organizations(value: list[str], cleaned: dict) -> dict:
+    if not all(item.isdigit() for item in value):
+        raise forms.ValidationError(_("Expected organisation ids (whole numbers)."))
+    ids = {int(item) for item in value}
+    unknown = ids - set(Organization.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if unknown:
+        raise forms.ValidationError(
+            _("Unknown organisation id: %(ids)s (see /api/v1/organizations/).")
+            % {"ids": ", ".join(str(i) for i in sorted(unknown)[:5])}
+        )
+    return {"organization_ids": frozenset(ids)}
+
+
+def _age(value, cleaned: dict) -> dict:
+    if value != int(value):
+        raise forms.ValidationError(_("Expected a whole number."))
+    return {"age": int(value)}
+
+
+def _areas(value: list[str], cleaned: dict) -> dict:
+    return {"area_ids": frozenset(Area.objects.descendant_ids(resolve_area_keys(value)))}
+
+
+def _near(value: Point, cleaned: dict) -> dict:
+    return {"near": Near(value, float(cleaned.get("radius") or DEFAULT_RADIUS))}
+
+
+def _wheelchair(value: list[str], cleaned: dict) -> dict:
+    allowed = {choice.value for choice in Location.Wheelchair}
+    values = {"yes" if v.lower() == "true" else v.lower() for v in value}
+    if values - allowed:
+        raise forms.ValidationError(
+            _("Allowed values: %(allowed)s.") % {"allowed": ", ".join(sorted(allowed))}
+        )
+    return {"wheelchair": frozenset(values)}
+
+
+def _as(name: str):
+    return lambda value, cleaned: {name: value}
+
+
+_RESOLVERS = {
+    "q": _search,
+    "category": _categories,
+    "target_group": _target_groups,
+    "organization": _organizations,
+    "age": _age,
+    "free": _as("free"),
+    "open_now": _as("open_now"),
+    "modified_since": _as("modified_since"),
+    "area": _areas,
+    "bbox": _as("bbox"),
+    "near": _near,
+    "wheelchair": _wheelchair,
+}
+
+
+def service_queryset(query: ServiceQuery, services: ServiceQuerySet) -> ServiceQuerySet:
+    """``services`` narrowed and ordered as ``query`` asks: nearest first with ``near``,
+    best match first with a search, else by name."""
+    if query.category_ids is not None:
+        services = services.in_category_ids(query.category_ids)
+    if query.target_group_ids is not None:
+        services = services.for_target_group_ids(query.target_group_ids)
+    if query.organization_ids is not None:
+        services = services.filter(organization_id__in=query.organization_ids)
+    if query.age is not None:
+        services = services.for_age(query.age)
+    if query.free is not None:
+        services = services.filter(is_free=query.free)
+    if query.open_now is not None:
+        services = services.open_at(timezone.localtime(), is_open=query.open_now)
+    if query.modified_since is not None:
+        services = services.filter(updated_at__gte=query.modified_since)
+    if query.search:
+        services = services.search(query.search)
+    if query.near:
+        condition = location_condition("locations__", **query.location_arguments())
+        return services.nearest_first(query.near.point, condition)
+    if query.has_location_filters:
+        services = services.with_location_in(location_queryset(query))
+    if query.search:
+        return services.order_by("-rank", "name", "pk")
+    return services.order_by("name", "pk")
+
+
+def location_queryset(query: ServiceQuery) -> QuerySet[Location]:
+    """Locations satisfying every location-level filter of ``query`` (all if none)."""
+    return Location.objects.matching(**query.location_arguments())
+
+
+def matched_locations(query: ServiceQuery) -> QuerySet[Location] | None:
+    """The locations a map or export should show: those the location filters matched, or
+    ``None`` (every location of each service) without location filters."""
+    return location_queryset(query) if query.has_location_filters else None

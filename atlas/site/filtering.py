@@ -1,6 +1,7 @@
 """The public site's one entry point to the service filters shared with the REST API.
 
-The filtering itself is ``providers.filters.ServiceFilterSet``; this module only adapts the
+The filtering itself is ``providers.filters`` (parse_service_query, service_queryset); this
+module only adapts the
 HTML form's way of sending several values (repeated check boxes) to the API's way (one
 comma-separated value) and drops the parameters that are page state, not filters.
 """
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from providers.filters import ServiceFilterSet
+from providers.filters import matched_locations, parse_service_query, service_queryset
 from providers.models import Location, Service
 
 # Check boxes in the filter form that may be ticked more than once.
@@ -52,12 +54,13 @@ def filter_services(params: QueryDict) -> FilterResult:
     ``locations`` is set when a filter concerns the place (area, near, bbox, wheelchair):
     then only those locations of a service matched and only they belong on the map.
     """
-    filterset = ServiceFilterSet(api_parameters(params), queryset=Service.objects.published())
-    if not filterset.is_valid():
-        errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
+    try:
+        query = parse_service_query(api_parameters(params))
+    except ValidationError as exc:
+        errors = {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
         return FilterResult(services=Service.objects.none(), errors=errors)
-    locations = filterset.location_queryset() if filterset.has_location_filters else None
-    return FilterResult(services=filterset.qs, locations=locations)
+    services = service_queryset(query, Service.objects.published())
+    return FilterResult(services=services, locations=matched_locations(query))
 
 
 def selected_values(params: QueryDict, name: str) -> list[str]:

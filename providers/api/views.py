@@ -4,6 +4,7 @@ filters in ``providers.filters``, GeoJSON assembly in ``providers.features``."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +29,13 @@ from atlas.core.api_tools import (
 from atlas.core.roles import can_see_internal_contacts
 
 from .. import features as service_features
-from ..filters import ServiceFilterSet
+from ..filters import (
+    ServiceFilterSet,
+    ServiceQuery,
+    matched_locations,
+    parse_service_query,
+    service_queryset,
+)
 from ..models import Category, Contact, Location, Organization, Service, TargetGroup
 from ..rules import can_edit_everything
 from . import exports
@@ -50,11 +57,12 @@ from .writes import ReviewedWritesMixin
 SERVICE_PAGE_SIZE = 100
 
 
-def validated_filterset(request, queryset) -> ServiceFilterSet:
-    filterset = ServiceFilterSet(request.query_params, queryset=queryset, request=request)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
-    return filterset
+def parsed_query(request) -> ServiceQuery:
+    """The request's filter parameters as a description; a 400 naming each bad one."""
+    try:
+        return parse_service_query(request.query_params)
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
 
 
 @extend_schema_view(
@@ -95,15 +103,15 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
         return Service.objects.visible_to(self.request.user)
 
     def list(self, request, *args, **kwargs):
-        filterset = validated_filterset(request, self.get_queryset())
+        query = parsed_query(request)
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
         start = (page - 1) * size
         features, count = service_features.page_features(
-            filterset.qs,
+            service_queryset(query, self.get_queryset()),
             start,
             size,
-            locations=filterset.location_queryset() if filterset.has_location_filters else None,
-            near=filterset.near.point if filterset.near else None,
+            locations=matched_locations(query),
+            near=query.near.point if query.near else None,
             internal=can_see_internal_contacts(request.user),
         )
         next_url, previous_url = page_links(request, page, size, count)
@@ -125,11 +133,11 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
         responses={200: OpenApiResponse(OpenApiTypes.STR, description="text/csv")},
     )
     def export_csv(self, request):
-        filterset = validated_filterset(request, self.get_queryset())
+        query = parsed_query(request)
         response = StreamingHttpResponse(
             exports.service_csv_lines(
-                filterset.qs,
-                locations=filterset.location_queryset() if filterset.has_location_filters else None,
+                service_queryset(query, self.get_queryset()),
+                locations=matched_locations(query),
             ),
             content_type="text/csv; charset=utf-8",
         )
@@ -141,11 +149,11 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
         responses={200: ServiceExportSerializer},
     )
     def export_geojson(self, request):
-        filterset = validated_filterset(request, self.get_queryset())
+        query = parsed_query(request)
         features = service_features.export_features(
-            filterset.qs,
-            locations=filterset.location_queryset() if filterset.has_location_filters else None,
-            near=filterset.near.point if filterset.near else None,
+            service_queryset(query, self.get_queryset()),
+            locations=matched_locations(query),
+            near=query.near.point if query.near else None,
             internal=can_see_internal_contacts(request.user),
         )
         response = StreamingHttpResponse(

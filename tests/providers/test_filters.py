@@ -1,14 +1,15 @@
-"""ServiceFilterSet used directly, as a plain Django view would."""
+"""The service filters used directly, as a plain Django view would."""
 
 import datetime
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils import timezone
 
 from planning_areas.models import Area
-from providers.filters import ServiceFilterSet
+from providers.filters import matched_locations, parse_service_query, service_queryset
 from providers.models import Location, Service
 from tests.factories import (
     AreaFactory,
@@ -25,15 +26,14 @@ pytestmark = pytest.mark.django_db
 
 
 def run(query: str, queryset=None):
-    filterset = ServiceFilterSet(QueryDict(query), queryset=queryset or Service.objects.published())
-    assert filterset.is_valid(), dict(filterset.errors)
-    return list(filterset.qs)
+    description = parse_service_query(QueryDict(query))
+    return list(service_queryset(description, queryset or Service.objects.published()))
 
 
 def errors(query: str) -> dict:
-    filterset = ServiceFilterSet(QueryDict(query), queryset=Service.objects.published())
-    assert not filterset.is_valid()
-    return dict(filterset.errors)
+    with pytest.raises(ValidationError) as caught:
+        parse_service_query(QueryDict(query))
+    return caught.value.message_dict
 
 
 def at(lon, lat, **kwargs):
@@ -209,3 +209,18 @@ def test_filterset_works_on_any_service_queryset():
     assert run("q=Kinder", queryset=Service.objects.all()) == [draft]
     assert run("q=Kinder") == []
     assert Area.objects.count() == 0
+
+
+def test_the_parsed_query_is_an_immutable_description():
+    import dataclasses
+
+    query = parse_service_query(QueryDict("q=kita&wheelchair=yes"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.search = "other"  # type: ignore[misc]
+    assert query.has_location_filters
+
+
+def test_the_locations_do_not_depend_on_the_services_being_evaluated_first():
+    inside = ServiceFactory(locations=[at(13.40, 52.52, wheelchair="yes")])
+    query = parse_service_query(QueryDict("wheelchair=yes"))
+    assert list(matched_locations(query)) == list(inside.locations.all())

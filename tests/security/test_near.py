@@ -6,7 +6,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 
 from atlas.lookup.queries import nearest_services
-from providers.filters import ServiceFilterSet
+from providers.filters import parse_service_query, service_queryset
 from providers.models import Location, Service
 from tests.factories import LocationFactory, ServiceFactory
 
@@ -47,10 +47,10 @@ def test_near_sorts_services_by_distance_to_their_nearest_location(client):
 
 def test_the_radius_is_measured_in_metres_on_the_spheroid():
     ServiceFactory(locations=[LocationFactory(point=NORTH_1112)])
-    inside = ServiceFilterSet({"near": "13.40,52.52", "radius": "1120"}, Service.objects.all())
-    outside = ServiceFilterSet({"near": "13.40,52.52", "radius": "1100"}, Service.objects.all())
-    assert inside.qs.count() == 1
-    assert outside.qs.count() == 0
+    inside = parse_service_query({"near": "13.40,52.52", "radius": "1120"})
+    outside = parse_service_query({"near": "13.40,52.52", "radius": "1100"})
+    assert service_queryset(inside, Service.objects.all()).count() == 1
+    assert service_queryset(outside, Service.objects.all()).count() == 0
 
 
 def test_a_radius_above_the_maximum_is_refused(client, settings):
@@ -98,9 +98,10 @@ def test_the_planner_estimates_a_radius_from_statistics():
 
 def test_the_service_query_has_no_subquery_per_service():
     ServiceFactory(locations=[LocationFactory(point=CENTRE)])
-    filterset = ServiceFilterSet({"near": "13.40,52.52", "radius": "5000"}, Service.objects.all())
-    sql = str(filterset.qs.query)
-    assert "SubPlan" not in _explain(filterset.qs)
+    query = parse_service_query({"near": "13.40,52.52", "radius": "5000"})
+    services = service_queryset(query, Service.objects.all())
+    sql = str(services.query)
+    assert "SubPlan" not in _explain(services)
     assert sql.count("SELECT") == 1
 
 
