@@ -60,7 +60,7 @@ def test_a_dry_run_runs_every_step_and_writes_nothing(city):
     before = snapshot()
     output = load(city)
     assert snapshot() == before
-    assert len(re.findall(r"^== .+ \(\d+\.\d s\)$", output, re.MULTILINE)) == 5
+    assert len(re.findall(r"^== .+ \(\d+\.\d s\)$", output, re.MULTILINE)) == 6
     assert "row 4: geocoded" in output  # the services were geocoded against the new index
     assert "Dry run" in output
 
@@ -119,7 +119,7 @@ def test_strict_addresses_refuse_the_repeated_address(city):
 
 
 def test_an_unknown_entry_in_the_profile_is_named(city):
-    _edit(city, 'code_field = "st_nr"', 'code_field = "st_nr"\ncode_feld = "x"')
+    _edit(city, 'name_field = "st_name"', 'name_field = "st_name"\ncode_feld = "x"')
     assert "unknown entries code_feld" in refused(city)
 
 

@@ -51,6 +51,7 @@ def test_the_report_names_every_step_with_its_time(auenstadt):
     assert [name for name, _seconds in steps] == [
         "layer stadtbezirke",
         "layer stadtteile",
+        "indicators einwohner.csv (stadtteile)",
         "categories and target groups",
         "addresses",
         "services angebote.csv",
@@ -70,6 +71,13 @@ def test_areas_in_utm32_with_3d_coordinates_are_stored_in_2d_wgs84_with_parents(
     for area in Area.objects.all():
         assert not area.geometry.hasz
         assert 9.7 < area.geometry.centroid.x < 9.8 and 52.3 < area.geometry.centroid.y < 52.4
+
+
+def test_population_and_indicators_come_from_the_residents_table():
+    quarter = Area.objects.get(layer__slug="stadtteile", code="201")
+    assert quarter.population == 5120
+    values = dict(quarter.indicator_values.values_list("indicator__slug", "value"))
+    assert values == {"einwohner": 5120, "einwohner_unter_18": 1033}
 
 
 def test_addresses_without_postcodes_are_named_after_their_stadtteil():
