@@ -12,8 +12,6 @@ router.register("areas", views.AreaViewSet, basename="area")
 router.register("indicators", IndicatorViewSet, basename="indicator")
 
 urlpatterns = [
-    # Plain point lookups skip DRF; the router's areas/ route (same URL) documents them.
-    path("areas/", views.areas),
     path(
         "layers/<slug:slug>/areas/<area_code:code>/",
         views.LayerAreaDetailView.as_view(),

@@ -6,7 +6,6 @@ import json
 
 from django import forms
 from django.db.models import Count, Value
-from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +24,7 @@ from atlas.core.api_tools import (
     page_links,
     parse_page,
 )
-from atlas.core.forms import LonLatField, StrictBooleanField, parse_lon_lat
+from atlas.core.forms import LonLatField, StrictBooleanField
 from atlas.core.geojson import JSONText
 
 from .. import geojson
@@ -155,54 +154,6 @@ class AreaViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 found[start : start + size], count=len(found), next=next_url, previous=previous_url
             )
         )
-
-
-POINT_LOOKUP_PARAMETERS = frozenset({"point", "geometry"})
-area_list = AreaViewSet.as_view({"get": "list"})
-
-
-def areas(request: HttpRequest) -> HttpResponse:
-    """``areas/``. A plain point lookup (``point``, maybe ``geometry``), the most frequent
-    small request, is answered here without DRF's per-request machinery (authentication
-    classes, negotiation, renderers: 1.1 ms of a 1.7 ms answer) but with the same throttles
-    and the same JSON. Everything else, every error and every throttled request goes to
-    ``AreaViewSet``, which also documents the endpoint."""
-    lookup = _plain_point_lookup(request)
-    if lookup is None:
-        return area_list(request)
-    lon, lat, with_geometry = lookup
-    found = features_at(lon, lat, with_geometry=with_geometry)
-    body = feature_collection(found, count=len(found), next=None, previous=None).text
-    response = HttpResponse(body, content_type="application/json")
-    response["Vary"] = "Accept"
-    response["Allow"] = "GET, HEAD, OPTIONS"
-    return response
-
-
-def _plain_point_lookup(request: HttpRequest) -> tuple[float, float, bool] | None:
-    """Longitude, latitude and geometry flag of a valid, anonymous, unthrottled plain point
-    lookup that wants JSON; otherwise None."""
-    query, meta = request.GET, request.META
-    accept = meta.get("HTTP_ACCEPT", "*/*")
-    if (
-        request.method != "GET"
-        or "point" not in query
-        or not POINT_LOOKUP_PARAMETERS.issuperset(query)
-        or any(len(query.getlist(name)) > 1 for name in query)
-        or "HTTP_AUTHORIZATION" in meta
-        or "geo+json" in accept
-        or not ("*/*" in accept or "application/json" in accept)
-    ):
-        return None
-    try:
-        lon, lat = parse_lon_lat(query["point"])
-        with_geometry = StrictBooleanField(required=False).clean(query.get("geometry"))
-    except forms.ValidationError:
-        return None
-    for throttle in AreaViewSet.throttle_classes:
-        if not throttle().allow_request(request, None):
-            return None
-    return lon, lat, with_geometry is not False
 
 
 class LayerAreaDetailView(APIView):
