@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from atlas.core.admin import RulesPermissionMixin
 
 from .admin_base import AtlasGeoAdmin
+from .imports.indicator_views import indicator_import_view
 from .imports.views import area_import_view
 from .models import Area, Indicator, Layer
 
@@ -57,3 +58,10 @@ class IndicatorAdmin(RulesPermissionMixin, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     autocomplete_fields = ["weight", "numerator", "denominator"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(lambda request: indicator_import_view(self, request))
+        return [
+            path("import/", view, name="planning_areas_indicator_import"),
+            *super().get_urls(),
+        ]

@@ -303,6 +303,16 @@ class IndicatorImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     committed: bool = False
 
+    @property
+    def summary_lines(self) -> list[str]:
+        lines = [str(self)]
+        if self.ignored_columns:
+            lines.append(
+                _("Ignored columns: %(columns)s")
+                % {"columns": ", ".join(self.ignored_columns[:40])}
+            )
+        return lines
+
     def __str__(self) -> str:
         return _(
             "%(rows)s rows for layer %(layer)s: indicators %(new_i)s new, %(changed_i)s changed; "
