@@ -2,11 +2,13 @@
 
 Editors' and admins' writes apply at once (201/200/204); an organisation editor's create,
 change or deletion becomes a pending change for the Redaktion (HTTP 202 with its id), and
-refused writes answer 403, exactly as in the admin.
+refused writes answer 403, exactly as in the admin. Each write is one transaction: the row,
+its many-to-many links, its history and derived data commit together or not at all.
 """
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
@@ -42,6 +44,7 @@ class ReviewedWritesMixin:
             status=status.HTTP_202_ACCEPTED,
         )
 
+    @transaction.atomic
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -54,6 +57,7 @@ class ReviewedWritesMixin:
         headers = self.get_success_headers(serializer.data)
         return Response(serializer.data, status=status.HTTP_201_CREATED, headers=headers)
 
+    @transaction.atomic
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         instance = self.get_object()
@@ -66,6 +70,7 @@ class ReviewedWritesMixin:
         self.perform_update(serializer)
         return Response(serializer.data)
 
+    @transaction.atomic
     def destroy(self, request, *args, **kwargs):
         instance = self.get_object()
         if self._authorise("delete", instance, {}):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -70,3 +71,10 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        # Django sends post_save after the row is written, outside any transaction of its
+        # own: without this, the row could commit while its history row or derived data
+        # (a location's stored planning areas) failed. Now they commit or fail together.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
