@@ -103,6 +103,9 @@ class Analysis:
     classes: list[ClassBreak] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    # Dark means worse: coverage and higher-is-better figures run dark → light, figures
+    # where higher is worse light → dark.
+    higher_is_worse: bool = False
 
 
 def _coverage_analysis(layer: Layer, category: Category, measure: str) -> Analysis:
@@ -199,7 +202,14 @@ def _indicator_analysis(layer: Layer, indicator: Indicator) -> Analysis:
             _("Combined from the layer “%(layer)s” (%(rule)s).")
             % {"layer": found.source_layer.name, "rule": indicator.get_aggregation_display()}
         )
-    return Analysis(indicator.name, unit, columns, rows, notes=notes)
+    return Analysis(
+        indicator.name,
+        unit,
+        columns,
+        rows,
+        notes=notes,
+        higher_is_worse=indicator.polarity == Indicator.Polarity.HIGHER_IS_WORSE,
+    )
 
 
 def classify(analysis: Analysis, scheme: str, k: int = 5) -> None:
@@ -219,6 +229,8 @@ def classify(analysis: Analysis, scheme: str, k: int = 5) -> None:
         bins = mapclassify.Quantiles(y, k=k).bins
     bins = list(dict.fromkeys(float(b) for b in bins))
     colours = PALETTE if len(bins) == len(PALETTE) else _spread(len(bins))
+    if analysis.higher_is_worse:
+        colours = colours[::-1]
     lower = float(y.min())
     counts = [0] * len(bins)
     for row in analysis.rows:

@@ -79,3 +79,11 @@ def test_bad_parameter_is_a_400_page(client, town, params):
     response = page(client, **params)
     assert response.status_code == 400
     assert b"<script>alert" not in response.content
+
+
+def test_higher_is_worse_indicators_turn_dark_as_they_rise(client, town):
+    html = page(client, layer="plr", measure="indicator", indicator="poverty").content.decode()
+    first, last = html.index("#fde725"), html.index("#440154")
+    assert first < last  # the lowest class is light, the highest dark
+    html = page(client, layer="plr", measure="indicator", indicator="kids").content.decode()
+    assert html.index("#440154") < html.index("#fde725")
