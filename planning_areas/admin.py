@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from atlas.core.admin import RulesPermissionMixin
 
 from .admin_base import AtlasGeoAdmin
+from .compose_view import compose_view, mapping_csv_view
 from .imports.indicator_views import indicator_import_view
 from .imports.views import area_import_view
 from .models import Area, Indicator, Layer
@@ -27,6 +28,18 @@ class LayerAdmin(AtlasGeoAdmin):
                 "import/",
                 self.admin_site.admin_view(lambda request: area_import_view(self, request)),
                 name="planning_areas_layer_import",
+            ),
+            path(
+                "compose/",
+                self.admin_site.admin_view(lambda request: compose_view(self, request)),
+                name="planning_areas_layer_compose",
+            ),
+            path(
+                "<slug:slug>/mapping.csv",
+                self.admin_site.admin_view(
+                    lambda request, slug: mapping_csv_view(self, request, slug)
+                ),
+                name="planning_areas_layer_mapping",
             ),
             *super().get_urls(),
         ]

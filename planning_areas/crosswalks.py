@@ -226,8 +226,12 @@ def _point_counts(source: Layer, target: Layer) -> tuple[dict, dict]:
 
 
 def compute_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
-    """The split of every source area's residents, by the best evidence for each."""
-    splits = area_splits(source, target)
+    """The split of every source area's residents, by the best evidence for each.
+
+    Address evidence first; the (costly) intersections only for the source areas
+    that no address split.
+    """
+    splits: dict[int, SourceSplit] = {}
     code_counts, code_totals = _code_counts(source, target)
     for source_id, targets in code_counts.items():
         placed = sum(targets.values())
@@ -240,8 +244,7 @@ def compute_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
     point_counts, point_totals = _point_counts(source, target)
     for source_id, targets in point_counts.items():
         placed = sum(targets.values())
-        already = splits.get(source_id)
-        if already is not None and already.method == Crosswalk.Method.ADDRESS_CODES:
+        if source_id in splits:
             continue
         if placed and placed >= MIN_POINT_COVERAGE * point_totals[source_id]:
             splits[source_id] = SourceSplit(
@@ -249,6 +252,11 @@ def compute_splits(source: Layer, target: Layer) -> dict[int, SourceSplit]:
                 {t: n / placed for t, n in targets.items()},
                 placed / point_totals[source_id],
             )
+    remaining = list(
+        Area.objects.filter(layer=source).exclude(pk__in=list(splits)).values_list("pk", flat=True)
+    )
+    if remaining:
+        splits.update(area_splits(source, target, only=remaining))
     return splits
 
 

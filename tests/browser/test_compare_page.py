@@ -60,3 +60,34 @@ def test_compare_page_draws_both_layers_lists_shares_and_passes_axe(page, live_s
         if not url.startswith(live_server.url) and not url.startswith("https://tiles.invalid/")
     ]
     assert outside == []
+
+
+def test_admin_compose_preview_draws_the_composed_areas_as_text_tooltips(
+    page, live_server, two_layers, tmp_path
+):
+    UserFactory(username="planung", is_staff=True, is_superuser=True)
+    page.goto(f"{live_server.url}/admin/planning_areas/layer/compose/")
+    page.fill("#id_username", "planung")
+    page.fill("#id_password", "correct horse battery")
+    page.click("input[type=submit], button[type=submit]")
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(
+        "base_code,code,name\nu1,N,<b>Nord</b>\nu2,N,<b>Nord</b>\n", encoding="utf-8"
+    )
+    page.set_input_files("#id_file", str(mapping))
+    page.select_option("#id_base_layer", "einheiten")
+    page.fill("#id_layer", "sozialraeume")
+    page.fill("#id_layer_name", "Sozialräume")
+    page.click("form[data-upload-progress] button[type=submit]")
+    page.wait_for_selector(".errornote")
+    assert "reiner Text" in page.inner_text(".errornote")  # a German page
+    mapping.write_text("base_code,code,name\nu1,N,Nord\nu2,N,Nord\n", encoding="utf-8")
+    page.set_input_files("#id_file", str(mapping))
+    page.select_option("#id_base_layer", "einheiten")
+    page.fill("#id_layer", "sozialraeume")
+    page.fill("#id_layer_name", "Sozialräume")
+    page.click("form[data-upload-progress] >> nth=-1 >> button[type=submit]")
+    page.wait_for_selector("#import-report")
+    page.wait_for_function(
+        "document.querySelectorAll('#compose-preview-map .leaflet-overlay-pane path').length === 1"
+    )
