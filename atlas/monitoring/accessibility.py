@@ -34,7 +34,6 @@ from access import Access, weights
 from django.conf import settings
 from django.db import connection
 from pyproj import Transformer
-from scipy.spatial import cKDTree
 
 from planning_areas.indicator_values import area_mapping, finest_layer_with
 from planning_areas.models import Area, Layer
@@ -119,6 +118,10 @@ def distances(demand: pd.DataFrame, supply: pd.DataFrame, catchment_m: float) ->
     """(origin, dest, cost in metres) for every demand–supply pair within the catchment."""
     if demand.empty or supply.empty:
         return pd.DataFrame({"origin": [], "dest": [], "cost": []})
+    # Imported here, not at the top: scipy.spatial takes 1–2 s to import under load, which
+    # the URLconf (every process's first request) would otherwise pay. Not a cycle.
+    from scipy.spatial import cKDTree
+
     lon0 = float(pd.concat([demand["lon"], supply["lon"]]).mean())
     lat0 = float(pd.concat([demand["lat"], supply["lat"]]).mean())
     transformer = Transformer.from_crs(

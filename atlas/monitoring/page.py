@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import mapclassify
 import numpy as np
 from django import forms
 from django.conf import settings
@@ -219,6 +218,11 @@ def classify(analysis: Analysis, scheme: str, k: int = 5) -> None:
         row["klass"] = None
     if not values:
         return
+    # Imported here, not at the top: mapclassify pulls in scikit-learn and takes 2–11 s to
+    # import on this machine, which the URLconf (and so every process's first request,
+    # whatever its URL) would otherwise pay. Not a cycle.
+    import mapclassify
+
     y = np.array(values, dtype=float)
     k = max(1, min(k, len(np.unique(y))))
     if k == 1:
