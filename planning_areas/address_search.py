@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from .models import Address, Area, Layer, Street
+
 MAX_QUERY_LENGTH = 200
 MIN_STREET_KEY_LENGTH = 2
 
@@ -173,8 +175,6 @@ class DistrictNames:
 
     @staticmethod
     def load() -> dict[str, str]:
-        from .models import Address, Area, Layer
-
         names: dict[str, str] = {}
         for name in Address.objects.distinct_districts():
             names[" ".join(_NOT_ALNUM.sub(" ", fold(name)).split())] = name
@@ -226,8 +226,6 @@ def search_addresses(text: str, limit: int = 10) -> SearchResult:
     With a house number the suggestions are addresses (the exact one first);
     without, they are streets per postcode and district, to be completed.
     """
-    from .models import Address, Street
-
     parsed = parse_query(text, district_names.get())
     if not parsed.has_street:
         message = (

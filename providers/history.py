@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
-from .models import Contact, Service, ServiceAtLocation, ServiceDeletion
+from .models import Contact, Location, Service, ServiceAtLocation, ServiceDeletion
 
 
 class RestoreError(Exception):
@@ -67,8 +67,6 @@ def restore_deleted_service(deletion: ServiceDeletion, *, user=None) -> Service:
         links = deletion.links or {}
         service.categories.set(links.get("categories", []))
         service.target_groups.set(links.get("target_groups", []))
-        from .models import Location
-
         existing = set(
             Location.objects.filter(
                 pk__in=[loc for loc, _note in links.get("locations", [])]

@@ -15,11 +15,11 @@ from atlas.core.roles import (
     is_editor,
 )
 
+from .models import Organization
+
 
 def organization_of(obj):
     """The organisation an object belongs to (itself for an organisation)."""
-    from .models import Organization
-
     if obj is None:
         return None
     if isinstance(obj, Organization):

@@ -3,6 +3,7 @@ from django.dispatch import receiver
 
 from planning_areas.signals import areas_changed
 
+from .history import remember_deletion
 from .models import Location, Service
 
 
@@ -20,8 +21,6 @@ def location_refresh_areas(sender, instance: Location, raw: bool = False, **kwar
 @receiver(pre_delete, sender=Service, dispatch_uid="service_remember_deletion")
 def service_remember_deletion(sender, instance: Service, **kwargs) -> None:
     """Keep what a service was linked to, so that the deleted-services page can restore it."""
-    from .history import remember_deletion
-
     remember_deletion(instance)
 
 

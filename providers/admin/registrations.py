@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
+from ..imports.views import service_import_view
 from ..models import (
     Category,
     Contact,
@@ -144,10 +146,6 @@ class ServiceAdmin(ScopedAdmin):
         return obj.is_stale
 
     def get_urls(self):
-        from django.urls import path
-
-        from ..imports.views import service_import_view
-
         return [
             path(
                 "import/",

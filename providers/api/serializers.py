@@ -23,6 +23,7 @@ from ..models import (
     Location,
     Organization,
     Service,
+    ServiceAtLocation,
     TargetGroup,
 )
 
@@ -447,8 +448,6 @@ class ServiceWriteSerializer(BlankableFieldsSerializer):
 
     def _save(self, service: Service, data: dict) -> Service:
         from django.db import transaction
-
-        from ..models import ServiceAtLocation
 
         relations = {
             k: data.pop(k) for k in ("categories", "target_groups", "locations") if k in data

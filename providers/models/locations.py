@@ -52,7 +52,8 @@ def default_city() -> str:
 class LocationQuerySet(models.QuerySet):
     def visible_to(self, user) -> LocationQuerySet:
         """All locations for staff roles; for the public those offering a published service."""
-        from .services import Service
+        # Service is defined after (and in terms of) this model: reach it by the relation.
+        Service = self.model._meta.get_field("services").related_model  # noqa: N806
 
         if user.has_perm("providers.view_location"):
             return self

@@ -14,7 +14,8 @@ from .common import TimeStamped
 class OrganizationQuerySet(models.QuerySet):
     def visible_to(self, user) -> OrganizationQuerySet:
         """All organisations for staff roles; for the public those with a published service."""
-        from .services import Service
+        # Service is defined after (and in terms of) this model: reach it by the relation.
+        Service = self.model._meta.get_field("services").related_model  # noqa: N806
 
         if user.has_perm("providers.view_organization"):
             return self
