@@ -167,8 +167,8 @@ def gzip_bomb_csv(folder: Path, unpacked_bytes: int = 400_000_000) -> Path:
     return path
 
 
-def long_address_csv(folder: Path, rows: int = 2_100_000) -> Path:
-    """An address CSV of more rows than ATLAS_IMPORT_MAX_ADDRESS_ROWS (default 2,000,000)."""
+def long_address_csv(folder: Path, rows: int = 1_100_000) -> Path:
+    """An address CSV of more rows than ATLAS_IMPORT_MAX_ADDRESS_ROWS (default 1,000,000)."""
     path = folder / "adressen.csv"
     with open(path, "w", encoding="utf-8") as sink:
         sink.write("strasse;hausnummer\n")

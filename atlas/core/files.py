@@ -225,23 +225,21 @@ class TableCounter:
                 _("%(path)s has more than %(limit)d rows; split it or raise the limit.")
                 % {"path": self.name, "limit": self.limits.rows}
             )
-        for cell in cells:
-            if not cell:
-                continue
-            self.cells += 1
-            if "\x00" in cell:
-                raise FileRefused(
-                    _(
-                        "Row %(row)d of %(path)s contains a NUL byte: it is not a text table"
-                        " (or it is UTF-16; save it as UTF-8)."
-                    )
-                    % {"row": number, "path": self.name}
+        filled = [cell for cell in cells if cell]  # builtins per row, not Python per cell
+        self.cells += len(filled)
+        if "\x00" in "".join(filled):
+            raise FileRefused(
+                _(
+                    "Row %(row)d of %(path)s contains a NUL byte: it is not a text table"
+                    " (or it is UTF-16; save it as UTF-8)."
                 )
-            if len(cell) > self.limits.cell_chars:
-                raise FileRefused(
-                    _("A cell in row %(row)d of %(path)s has more than %(limit)d characters.")
-                    % {"row": number, "path": self.name, "limit": self.limits.cell_chars}
-                )
+                % {"row": number, "path": self.name}
+            )
+        if filled and max(map(len, filled)) > self.limits.cell_chars:
+            raise FileRefused(
+                _("A cell in row %(row)d of %(path)s has more than %(limit)d characters.")
+                % {"row": number, "path": self.name, "limit": self.limits.cell_chars}
+            )
         if self.cells > self.limits.cells:
             raise FileRefused(
                 _("%(path)s has more than %(limit)d filled cells; split it or raise the limit.")
