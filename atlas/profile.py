@@ -1,8 +1,9 @@
 """A municipality profile: one TOML file that says which files make up a city's atlas.
 
 ``load_profile`` reads the profile, then runs every step (layers with their
-attributes, the address index, categories and target groups, service files
-through their mappings, demo contacts) inside one transaction: committed with
+population, indicators, composed layers, categories and target groups, the
+address index, service files through their mappings, demo contacts,
+crosswalks) inside one transaction: committed with
 ``commit``, rolled back otherwise. The dry run therefore runs the very
 statements of the commit and finds every error it would. File paths are
 relative to the profile's ``data`` folder (default: the profile's own folder).
@@ -37,6 +38,7 @@ from planning_areas.imports.areas import (
 from planning_areas.imports.indicators import IndicatorImportError, import_indicators
 from planning_areas.imports.reading import ImportFileError, read_geo_file
 from planning_areas.models import Area, CompositionUnit, Crosswalk, Layer
+from providers.imports import taxonomy
 from providers.imports.service_import import Mapping, ServiceImportError, import_services
 from providers.models import Category, TargetGroup
 
@@ -415,29 +417,17 @@ def load_addresses(profile: Profile) -> list[str]:
 
 
 def load_taxonomies(profile: Profile) -> list[str]:
-    """Categories (parents first, as listed) and target groups; changed only where they differ."""
-    for order, entry in enumerate(profile.categories):
-        _unknown("[[categories]]", entry, {"slug", "name", "parent", "icon", "colour"})
-        _required("[[categories]]", entry, "slug", "name")
-        wanted = {
-            "name": entry["name"],
-            "icon": entry.get("icon", ""),
-            "colour": entry.get("colour", ""),
-            "sort_order": order,
-            "parent": Category.objects.get(slug=entry["parent"]) if entry.get("parent") else None,
-        }
-        current = Category.objects.filter(slug=entry["slug"]).first()
-        if current is None or any(getattr(current, k) != v for k, v in wanted.items()):
-            Category.objects.update_or_create(slug=entry["slug"], defaults=wanted)
-    for order, entry in enumerate(profile.target_groups):
-        _unknown("[[target_groups]]", entry, {"slug", "name"})
-        _required("[[target_groups]]", entry, "slug", "name")
-        current = TargetGroup.objects.filter(slug=entry["slug"]).first()
-        if current is None or (current.name, current.sort_order) != (entry["name"], order):
-            TargetGroup.objects.update_or_create(
-                slug=entry["slug"], defaults={"name": entry["name"], "sort_order": order}
-            )
-    return [f"categories: {Category.objects.count()}, target groups: {TargetGroup.objects.count()}"]
+    """Categories and target groups, in the profile's order, through the one taxonomy writer
+    (``manage.py taxonomy`` and the mappings use it too); changed only where they differ."""
+    lines = []
+    for model, entries in ((Category, profile.categories), (TargetGroup, profile.target_groups)):
+        ordered = [{**entry, "sort_order": order} for order, entry in enumerate(entries)]
+        try:
+            report = taxonomy.apply(model, ordered, commit=True, update=True)
+        except taxonomy.TaxonomyError as exc:
+            raise ProfileError(str(exc)) from exc
+        lines.append(f"{model._meta.verbose_name_plural}: {report}")
+    return lines
 
 
 def _filled_name(entry: dict, row: dict, category: str) -> str:
