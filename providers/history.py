@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
-from .models import Contact, Location, Service, ServiceAtLocation, ServiceDeletion
+from .models import Contact, Location, ProblemReport, Service, ServiceAtLocation, ServiceDeletion
 
 
 class RestoreError(Exception):
@@ -21,7 +21,11 @@ def _current_user():
 
 
 def remember_deletion(service: Service) -> ServiceDeletion:
-    """Record a service about to be deleted, with its categories, groups, locations, contacts."""
+    """Record a service about to be deleted, with its categories, groups, locations, contacts.
+
+    Its contacts stay (a restore relinks them) but are marked, so that they are not taken
+    for the organisation's own contacts meanwhile."""
+    service.contacts.update(deleted_service_id=service.pk)
     return ServiceDeletion.objects.create(
         service_id=service.pk,
         name=service.name,
@@ -36,8 +40,51 @@ def remember_deletion(service: Service) -> ServiceDeletion:
                 )
             ),
             "contacts": list(service.contacts.values_list("pk", flat=True)),
+            # Problem reports lose their service (SET_NULL) with the deletion; a restore
+            # links them again.
+            "problem_reports": list(service.problem_reports.values_list("pk", flat=True)),
         },
     )
+
+
+def version_links(record) -> dict[str, list]:
+    """The links a historical version of a service had: categories and target groups from
+    its m2m history, locations (with their notes) from ServiceAtLocation's history as of
+    the version's time."""
+    at_locations = ServiceAtLocation.history.as_of(record.history_date).filter(service_id=record.id)
+    return {
+        "categories": [row.category_id for row in record.categories.all()],
+        "target_groups": [row.targetgroup_id for row in record.target_groups.all()],
+        "locations": [(row.location_id, row.description) for row in at_locations],
+    }
+
+
+def revert_links(service: Service, record) -> None:
+    """Give ``service`` the links of the historical version ``record`` (an admin revert)."""
+    links = version_links(record)
+    with transaction.atomic():
+        service.categories.set(links["categories"])
+        service.target_groups.set(links["target_groups"])
+        _set_locations(service, links["locations"])
+
+
+def _set_locations(service: Service, locations: list) -> None:
+    """Link exactly these (location id, note) pairs, leaving out deleted locations."""
+    wanted = dict(locations)
+    existing = set(Location.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    for row in ServiceAtLocation.objects.filter(service=service):
+        if row.location_id not in existing:
+            row.delete()
+        elif row.description != wanted[row.location_id]:
+            row.description = wanted[row.location_id]
+            row.save()
+    linked = set(
+        ServiceAtLocation.objects.filter(service=service).values_list("location_id", flat=True)
+    )
+    for location_id in existing - linked:
+        ServiceAtLocation.objects.create(
+            service=service, location_id=location_id, description=wanted[location_id]
+        )
 
 
 def restore_deleted_service(deletion: ServiceDeletion, *, user=None) -> Service:
@@ -67,18 +114,13 @@ def restore_deleted_service(deletion: ServiceDeletion, *, user=None) -> Service:
         links = deletion.links or {}
         service.categories.set(links.get("categories", []))
         service.target_groups.set(links.get("target_groups", []))
-        existing = set(
-            Location.objects.filter(
-                pk__in=[loc for loc, _note in links.get("locations", [])]
-            ).values_list("pk", flat=True)
+        _set_locations(service, links.get("locations", []))
+        ProblemReport.objects.filter(pk__in=links.get("problem_reports", []), service=None).update(
+            service=service
         )
-        for location_id, note in links.get("locations", []):
-            if location_id in existing:
-                ServiceAtLocation.objects.create(
-                    service=service, location_id=location_id, description=note
-                )
         for contact in Contact.objects.filter(pk__in=links.get("contacts", []), service=None):
             contact.service = service
+            contact.deleted_service_id = None
             contact._change_reason = _("restored with its service")
             contact.save()
         deletion.restored_at = timezone.now()

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_update_with_history
 
+from ..history import revert_links, version_links
 from ..imports.views import service_import_view
 from ..models import (
     Category,
@@ -101,6 +102,36 @@ class OrganizationAdmin(ScopedAdmin):
 class ServiceAdmin(ScopedAdmin):
     organization_path = "organization"
     reviewed = True
+
+    # Reverting to a historical version: the form shows that version's categories and target
+    # groups (not today's), and a saved revert restores its locations too (the revert form
+    # has no inlines).
+    def get_form(self, request, obj=None, **kwargs):
+        record = self._reverted_version(request)
+        if obj is not None and record is not None:
+            links = version_links(record)
+            obj._prefetched_objects_cache = {
+                "categories": Category.objects.filter(pk__in=links["categories"]),
+                "target_groups": TargetGroup.objects.filter(pk__in=links["target_groups"]),
+            }
+        return super().get_form(request, obj, **kwargs)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        reverted = request.method == "POST" and response.status_code == 302
+        if reverted and getattr(request, "_atlas_pending", None) is None:
+            record = self._reverted_version(request)
+            revert_links(Service.objects.get(pk=object_id), record)
+        return response
+
+    def _reverted_version(self, request):
+        match = request.resolver_match
+        if match is None or not match.url_name.endswith("_simple_history"):
+            return None
+        # simple_history's URL passes (object_id, version_id) positionally.
+        version_id = match.kwargs.get("version_id") or match.args[-1]
+        return Service.history.filter(history_id=version_id).first()
+
     actions = [*EXPORT_ACTIONS, "mark_verified", "publish", "archive"]
     list_display = ["name", "organization", "status", "is_free", "last_verified", "is_stale_flag"]
     list_filter = [

@@ -17,7 +17,9 @@ from .services import Service
 
 class ContactQuerySet(models.QuerySet):
     def public(self) -> ContactQuerySet:
-        return self.filter(visibility=Contact.Visibility.PUBLIC)
+        # A deleted service's contacts lose their service (SET_NULL) and would otherwise
+        # pass for the organisation's own contacts on its other services' pages.
+        return self.filter(visibility=Contact.Visibility.PUBLIC, deleted_service_id=None)
 
     def visible_to(self, user) -> ContactQuerySet:
         """Public contacts for everyone; internal ones for caseworkers and staff."""
@@ -52,6 +54,13 @@ class Contact(TimeStamped):
         verbose_name=_("organisation"),
         on_delete=models.CASCADE,
         related_name="contacts",
+    )
+    deleted_service_id = models.PositiveBigIntegerField(
+        _("deleted service"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The service this contact belonged to was deleted; restoring it relinks."),
     )
     service = models.ForeignKey(
         Service,

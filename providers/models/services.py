@@ -302,7 +302,11 @@ class Service(TimeStamped):
         db_persist=True,
         verbose_name=_("search document"),
     )
-    history = HistoricalRecords(excluded_fields=["search_vector"])
+    # Categories and target groups are recorded with every version (a revert restores them);
+    # locations through ServiceAtLocation's own history.
+    history = HistoricalRecords(
+        excluded_fields=["search_vector"], m2m_fields=["categories", "target_groups"]
+    )
 
     objects = ServiceQuerySet.as_manager()
 
