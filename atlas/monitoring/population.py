@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils.translation import gettext as _
 
 from planning_areas.models import Indicator
@@ -56,13 +56,18 @@ def category_services(category: Category):
 def age_range(category: Category) -> tuple[int, int | None]:
     """(youngest, first age no longer served) over the category's services; open ends
     of any service open the range (a service for all ages makes it all residents)."""
-    services = Service.objects.published().filter(categories__in=category_ids(category))
-    if (
-        not services.exists()
-        or services.filter(Q(min_age__isnull=True) | Q(max_age__isnull=True)).exists()
-    ):
+    bounds = (
+        Service.objects.published()
+        .filter(categories__in=category_ids(category))
+        .aggregate(
+            low=Min("min_age"),
+            high=Max("max_age"),
+            n=Count("pk"),
+            open=Count("pk", filter=Q(min_age__isnull=True) | Q(max_age__isnull=True)),
+        )
+    )
+    if not bounds["n"] or bounds["open"]:
         return 0, None
-    bounds = services.aggregate(low=Min("min_age"), high=Max("max_age"))
     return bounds["low"], bounds["high"] + 1
 
 
