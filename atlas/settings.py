@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "csp",
+    "atlas.core",
     "atlas",
     "providers",
     "planning_areas",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "atlas.core.throttles.ThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -134,6 +136,12 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "atlas/accounts/locked_out.html"
+# Lock out a user name from one client address, not the address: behind a shared office
+# proxy five wrong passwords of one user must not lock out colleagues. The address is the
+# throttles' (trusted proxies only).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "atlas.core.throttles.axes_client_ip"
+AXES_USERNAME_CALLABLE = "atlas.core.throttles.axes_username"
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]
@@ -274,24 +282,30 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     # Anonymous limits far above a map session (a few requests per pan or zoom) that
-    # still stop scrapers; counters live in the default cache (use a shared cache when
-    # running several server processes).
+    # still stop scrapers; counted in PostgreSQL, shared by all server processes, per
+    # client address (atlas.core.throttles; the site's pages share the same quota).
     "DEFAULT_THROTTLE_CLASSES": [
-        "atlas.core.api_tools.AnonBurstRateThrottle",
-        "atlas.core.api_tools.AnonSustainedRateThrottle",
+        "atlas.core.throttles.AnonBurstRateThrottle",
+        "atlas.core.throttles.AnonSustainedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon_burst": env("ATLAS_API_ANON_BURST_RATE", default="300/minute"),
-        "anon": env("ATLAS_API_ANON_RATE", default="6000/hour"),
+        # An empty value turns a limit off (benchmarks: no counting at all).
+        "anon_burst": env("ATLAS_API_ANON_BURST_RATE", default="300/minute") or None,
+        "anon": env("ATLAS_API_ANON_RATE", default="6000/hour") or None,
     },
-    "NUM_PROXIES": env.int("ATLAS_API_NUM_PROXIES", default=None),
 }
+# Reverse proxies in front of the app: the client address is taken from X-Forwarded-For
+# that many entries from the right. 0 (the default) never trusts the header.
+ATLAS_NUM_PROXIES = env.int(
+    "ATLAS_NUM_PROXIES", default=env.int("ATLAS_API_NUM_PROXIES", default=0)
+)
 # Limits of the API's query parameters (answers beyond them are HTTP 400).
 ATLAS_API_MAX_PAGE_SIZE = env.int("ATLAS_API_MAX_PAGE_SIZE", default=1000)
 ATLAS_API_MAX_BBOX_DEGREES = env.float("ATLAS_API_MAX_BBOX_DEGREES", default=2.0)
-# 10 km: "near me" means a walk or a short ride; every service of a city within 50 km
-# made a near= request sort the whole city (1.5 s at 100,000 services, bench/abuse.py).
-ATLAS_API_MAX_RADIUS_METRES = env.int("ATLAS_API_MAX_RADIUS_METRES", default=10_000)
+# 5 km: "near me" means a walk or a short ride. A larger radius makes a near= request sort
+# a large part of the city: at 100,000 services 10 km matched 37,789 and took 1,165 ms,
+# 5 km matched 10,125 and took 481 ms (worst of 15, load 13 on 2 shared cores; bench/abuse.py).
+ATLAS_API_MAX_RADIUS_METRES = env.int("ATLAS_API_MAX_RADIUS_METRES", default=5_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sozialraum-Atlas API",
     "DESCRIPTION": "Open, keyless API of the social-space atlas: services, organisations, "

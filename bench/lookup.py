@@ -8,8 +8,8 @@ Needs the demo with all 401,032 addresses (``manage.py load_demo``) and 100,000
 published services (``bench/lookup.py setup`` adds synthetic ones, external ids
 ``bench:…``; ``bench/lookup.py teardown`` removes them). Then start a server, e.g.
 
-    DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench ATLAS_API_ANON_RATE=100000000/hour \\
-      ATLAS_API_ANON_BURST_RATE=100000000/minute \\
+    DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench ATLAS_API_ANON_RATE= \\
+      ATLAS_API_ANON_BURST_RATE= \\
       .venv/bin/gunicorn atlas.wsgi -b 127.0.0.1:8103 -w 2
     .venv/bin/python bench/lookup.py run --url http://127.0.0.1:8103
 

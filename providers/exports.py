@@ -1,21 +1,27 @@
 """Exports of services, organisations, locations and contacts as CSV, Excel and GeoJSON.
 
-One table definition per model (columns and how to read them) feeds all three
-formats, so the admin action and ``manage.py export_data`` give the same files.
-Internal contact data is only included when asked for and allowed.
+The one export stack: one table definition per model (columns and how to read them)
+feeds all formats, so the admin action and ``manage.py export_data`` give the same files;
+the API's download of a filtered service list (one row per offered location, streamed)
+has its columns here too. Every cell passes ``atlas.core.spreadsheets`` (formulas
+defused). Internal contact data is only included when asked for and allowed.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.gis.db.models.functions import GeoFunc
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import FloatField, Prefetch, QuerySet
+from openpyxl import Workbook
 
-from .models import Contact, Location, Organization, Service
+from atlas.core.spreadsheets import csv_lines, xlsx_row
+
+from .models import Contact, Location, Organization, Service, ServiceAtLocation
 
 FORMATS = ("csv", "xlsx", "geojson")
 CONTENT_TYPES = {
@@ -144,12 +150,11 @@ def table_for(queryset: QuerySet, *, internal: bool = False) -> tuple[list[Colum
     raise ValueError(f"No export for {model.__name__}")
 
 
-def _cell(value):
+def _geojson_value(value):
+    # GeoJSON is not opened by spreadsheets: text stays exactly as stored.
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
@@ -158,28 +163,22 @@ def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     columns, rows = table_for(queryset, internal=internal)
     rows = rows.order_by("pk")
+    table = ([c.read(obj) for c in columns] for obj in rows)
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        writer.writerow([c.name for c in columns])
-        for obj in rows:
-            writer.writerow([_cell(c.read(obj)) for c in columns])
-        # A byte order mark, so that Excel opens umlauts correctly.
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        lines = csv_lines([[c.name for c in columns], *table], delimiter=";")
+        return "".join(lines).encode("utf-8")
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(queryset.model._meta.verbose_name_plural.title()[:31])
         sheet.append([c.name for c in columns])
-        for obj in rows:
-            sheet.append([_cell(c.read(obj)) for c in columns])
+        for values in table:
+            sheet.append(xlsx_row(sheet, values))
         buffer = io.BytesIO()
         workbook.save(buffer)
         return buffer.getvalue()
     features = []
     for obj in rows:
-        properties = {c.name: _cell(c.read(obj)) for c in columns}
+        properties = {c.name: _geojson_value(c.read(obj)) for c in columns}
         if isinstance(obj, Service):
             locations = list(obj.locations.all()) or [None]
             for location in locations:
@@ -194,3 +193,92 @@ def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
     return json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False, default=str
     ).encode("utf-8")
+
+
+# -- the API's download of a filtered list: one row per offered location, streamed -----
+
+SERVICE_LOCATION_COLUMNS = (
+    ("service_id", "service_id"),
+    ("name", "service__name"),
+    ("organization", "service__organization__name"),
+    ("categories", "categories"),
+    ("target_groups", "target_groups"),
+    ("min_age", "service__min_age"),
+    ("max_age", "service__max_age"),
+    ("is_free", "service__is_free"),
+    ("opening_hours", "service__opening_hours"),
+    ("website", "service__website"),
+    ("email", "service__email"),
+    ("phone", "service__phone"),
+    ("location_id", "location_id"),
+    ("location_name", "location__name"),
+    ("street", "location__street"),
+    ("house_number", "location__house_number"),
+    ("postcode", "location__postcode"),
+    ("city", "location__city"),
+    ("wheelchair", "location__wheelchair"),
+    ("longitude", "lon"),
+    ("latitude", "lat"),
+    ("last_verified", "service__last_verified"),
+    ("updated_at", "service__updated_at"),
+)
+
+
+class _X(GeoFunc):
+    function = "ST_X"
+    output_field = FloatField()
+
+
+class _Y(GeoFunc):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+def service_location_rows(
+    services: QuerySet, locations: QuerySet[Location] | None = None
+) -> QuerySet:
+    """One tuple per offered location of ``services``, in ``SERVICE_LOCATION_COLUMNS`` order."""
+    rows = ServiceAtLocation.objects.filter(service_id__in=services.order_by().values("pk"))
+    if locations is not None:
+        rows = rows.filter(location_id__in=locations.values("pk"))
+    return (
+        rows.annotate(
+            categories=StringAgg("service__categories__slug", ", ", distinct=True, default=""),
+            target_groups=StringAgg(
+                "service__target_groups__slug", ", ", distinct=True, default=""
+            ),
+            lon=_X("location__point"),
+            lat=_Y("location__point"),
+        )
+        .order_by("service__name", "service_id", "pk")
+        .values_list(*(source for _, source in SERVICE_LOCATION_COLUMNS))
+    )
+
+
+def service_csv_lines(
+    services: QuerySet, locations: QuerySet[Location] | None = None
+) -> Iterator[str]:
+    """The header line, then one line per offered location (comma-separated)."""
+    header = [name for name, _ in SERVICE_LOCATION_COLUMNS]
+    rows = service_location_rows(services, locations).iterator(chunk_size=2000)
+    return csv_lines(_with_header(header, rows))
+
+
+def _with_header(header: list[str], rows: Iterable) -> Iterator:
+    yield header
+    yield from rows
+
+
+def feature_collection_chunks(features: Iterable[str], batch: int = 500) -> Iterator[str]:
+    """Stream a FeatureCollection in batches of features."""
+    yield '{"type": "FeatureCollection", "features": ['
+    chunk: list[str] = []
+    first = True
+    for feature in features:
+        chunk.append(feature)
+        if len(chunk) >= batch:
+            yield ("" if first else ",") + ",".join(chunk)
+            first, chunk = False, []
+    if chunk:
+        yield ("" if first else ",") + ",".join(chunk)
+    yield "]}"

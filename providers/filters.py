@@ -51,7 +51,7 @@ MAX_QUERY_LENGTH = 200
 
 def max_radius() -> int:
     """Largest allowed ``radius`` in metres (ATLAS_API_MAX_RADIUS_METRES)."""
-    return int(getattr(settings, "ATLAS_API_MAX_RADIUS_METRES", 10_000))
+    return int(getattr(settings, "ATLAS_API_MAX_RADIUS_METRES", 5_000))
 
 
 DEFAULT_RADIUS = 2_000
@@ -195,7 +195,7 @@ class ServiceFilterSet(django_filters.FilterSet):
         min_value=1,
         help_text=_(
             "Search radius in metres for `near`, 1 to ATLAS_API_MAX_RADIUS_METRES "
-            "(default 10000); 2000 if omitted."
+            "(default 5000); 2000 if omitted."
         ),
     )
     age = django_filters.NumberFilter(

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from atlas.core.throttles import client_ip
+
 from .editorial import ProblemReport
 from .forms import ProblemReportForm
 from .models import Service
@@ -22,7 +24,7 @@ REPORTS_PER_HOUR = 5
 
 def _sender_hash(request) -> str:
     # A keyed hash of the address: enough for a rate limit, useless as personal data.
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_ip(request)
     return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 

@@ -14,12 +14,13 @@ from rest_framework import pagination
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from atlas.core.roles import can_use_lookup
+
+from .spreadsheets import csv_lines
 
 DEFAULT_PAGE_SIZE = 100
 # No document of the API nests deeper than a handful of levels (a GeoJSON polygon: 4).
@@ -187,19 +188,6 @@ class StrictGeoJSONPagination(StrictPageNumberPagination):
         }
 
 
-class AnonBurstRateThrottle(AnonRateThrottle):
-    """Short-term ceiling for anonymous clients (``ATLAS_API_ANON_BURST_RATE``): a person
-    panning a map sends a few requests a second at most; a scraper loop sends hundreds."""
-
-    scope = "anon_burst"
-
-
-class AnonSustainedRateThrottle(AnonRateThrottle):
-    """Hourly ceiling for anonymous clients (``ATLAS_API_ANON_RATE``)."""
-
-    scope = "anon"
-
-
 def _features_schema(schema: dict) -> dict:
     """The features array of a GeoJSON list schema (drf-gis names it ``<Model>List``)."""
     ref = schema.get("$ref", "")
@@ -246,3 +234,20 @@ class LookupUsersOnly(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return can_use_lookup(request.user)
+
+
+class CSVRenderer(BaseRenderer):
+    """text/csv for streamed downloads; errors (400) come as dicts: one line per message."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, dict):
+            rows = [["parameter", "message"]]
+            for key, messages in data.items():
+                for message in messages if isinstance(messages, list) else [messages]:
+                    rows.append([key, str(message)])
+            return "".join(csv_lines(rows)).encode()
+        return data

@@ -7,7 +7,7 @@ import io
 
 from openpyxl import Workbook
 
-from providers.api.exports import FORMULA_PREFIXES
+from atlas.core.spreadsheets import FORMULA_PREFIXES
 
 from .page import Analysis
 

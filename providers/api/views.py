@@ -17,6 +17,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from atlas.core.api_tools import (
+    CSVRenderer,
     GeoJSONRenderer,
     RawJSON,
     RawJSONRenderer,
@@ -28,6 +29,7 @@ from atlas.core.api_tools import (
 )
 from atlas.core.roles import can_see_internal_contacts
 
+from .. import exports
 from .. import features as service_features
 from ..filters import (
     ServiceFilterSet,
@@ -38,7 +40,6 @@ from ..filters import (
 )
 from ..models import Category, Contact, Location, Organization, Service, TargetGroup
 from ..rules import can_edit_everything
-from . import exports
 from .permissions import ReadAnyoneWriteByRules
 from .serializers import (
     CategoryTreeSerializer,
@@ -94,7 +95,7 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
             return [RawJSONRenderer(), GeoJSONRenderer()]
         if self.action == "export_csv":
             # JSON stays acceptable so that a 400 can still be read.
-            return [exports.CSVRenderer(), RawJSONRenderer()]
+            return [CSVRenderer(), RawJSONRenderer()]
         return super().get_renderers()
 
     def get_queryset(self):

@@ -5,11 +5,14 @@ content types as documented.
 """
 
 import datetime
+import json
 
 import pytest
 import schemathesis
 from django.contrib.gis.geos import Point
 from django.core.wsgi import get_wsgi_application
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -79,9 +82,33 @@ def keep_test_connection():
     request_finished.connect(close_old_connections)
 
 
-# Loaded when the module is collected; producing the schema touches no database.
+# Loaded when the module is collected. The schema comes from drf-spectacular's generator
+# directly: through the app, the request would pass the throttles, which count in the
+# database, and no database is open while tests are collected.
 WSGI_APP = get_wsgi_application()
 SCHEMA_PATH = "/api/v1/schema/?format=json"
+SCHEMA = json.loads(
+    OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True))
+)
+
+
+def load_schema(config: dict):
+    loaded = schemathesis.openapi.from_dict(SCHEMA, config=SchemathesisConfig.from_dict(config))
+    loaded.app = WSGI_APP
+    loaded.location = SCHEMA_PATH
+    return loaded
+
+
+@pytest.fixture(autouse=True)
+def unlimited_requests(settings):
+    """Hundreds of generated requests per operation: a 429 would hide what the request
+    does (tests/security/test_throttles.py tests the limits)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon_burst": None, "anon": None},
+    }
+
+
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 SETTINGS = settings(
     deadline=None,
@@ -91,30 +118,22 @@ SETTINGS = settings(
 
 # Every operation, fuzzed with a bounded number of examples (loaded at collection: making
 # the schema touches no database).
-schema = schemathesis.openapi.from_wsgi(
-    SCHEMA_PATH,
-    WSGI_APP,
-    config=SchemathesisConfig.from_dict(
-        {
-            "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": False}},
-            "generation": {"max-examples": MAX_EXAMPLES},
-        }
-    ),
+schema = load_schema(
+    {
+        "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": False}},
+        "generation": {"max-examples": MAX_EXAMPLES},
+    }
 )
 # The read endpoints with many parameters also get the coverage phase: boundary and
 # invalid values of every parameter.
-boundary_schema = schemathesis.openapi.from_wsgi(
-    SCHEMA_PATH,
-    WSGI_APP,
-    config=SchemathesisConfig.from_dict(
-        {
-            "phases": {
-                "stateful": {"enabled": False},
-                "examples": {"enabled": False},
-                "fuzzing": {"enabled": False},
-            }
+boundary_schema = load_schema(
+    {
+        "phases": {
+            "stateful": {"enabled": False},
+            "examples": {"enabled": False},
+            "fuzzing": {"enabled": False},
         }
-    ),
+    }
 ).include(method="GET", path_regex=r"^/api/v1/(services|areas)/$")
 
 

@@ -5,7 +5,6 @@ import datetime
 import pytest
 from rest_framework.test import APIClient
 
-from atlas.core.api_tools import AnonBurstRateThrottle
 from tests.factories import AreaFactory, LayerFactory, square
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +81,11 @@ def test_point_lookups_pages_and_other_layers(berlin):
     assert [f["properties"]["key"] for f in old["features"]] == ["alt:9"]
 
 
-def test_point_lookups_are_throttled(berlin, monkeypatch):
-    monkeypatch.setattr(
-        AnonBurstRateThrottle, "THROTTLE_RATES", {"anon_burst": "3/minute", "anon": "9/hour"}
-    )
+def test_point_lookups_are_throttled(berlin, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon_burst": "3/minute", "anon": "9/hour"},
+    }
     client = APIClient()
     statuses = [
         client.get("/api/v1/areas/", {"point": "13.31,52.51"}).status_code for _ in range(4)
