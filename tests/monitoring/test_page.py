@@ -87,3 +87,11 @@ def test_higher_is_worse_indicators_turn_dark_as_they_rise(client, town):
     assert first < last  # the lowest class is light, the highest dark
     html = page(client, layer="plr", measure="indicator", indicator="kids").content.decode()
     assert html.index("#440154") < html.index("#fde725")
+
+
+def test_xlsx_download_keeps_formula_like_names_as_text(client, town):
+    Area.objects.filter(code="A").update(name="=1+1")
+    response = page(client, layer="plr", measure="coverage", category="kita", format="xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = next(r for r in sheet.iter_rows() if r[0].value == "A")[1]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")
