@@ -5,14 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .crosswalks import area_splits
-from .indicator_values import COMPOSED, METHOD_LABELS, NESTED, memberships
+from .indicator_values import COMPOSED, NESTED, memberships, method_label
 from .models import Area, Crosswalk, CrosswalkShare, Layer
 
 AREA_NOW = "area_now"
-LABELS = {
-    **METHOD_LABELS,
-    AREA_NOW: METHOD_LABELS["crosswalk_area"],
-}
 
 
 @dataclass
@@ -34,7 +30,7 @@ class AreaComparison:
 
     @property
     def method_label(self) -> str:
-        return str(LABELS.get(self.method, self.method))
+        return method_label("crosswalk_area" if self.method == AREA_NOW else self.method)
 
     @property
     def is_exact(self) -> bool:

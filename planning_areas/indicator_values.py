@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Max
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import Area, Composition, Crosswalk, CrosswalkShare, Indicator, IndicatorValue, Layer
@@ -37,11 +38,19 @@ METHOD_LABELS = {
     NESTED: _("exact sum of the areas within"),
     COMPOSED: _("exact sum of the composing units"),
     POINT_ON_SURFACE: _("estimate: each area counted where its centre lies"),
-    **{
-        f"crosswalk_{value}": _("estimate by crosswalk (%(method)s)") % {"method": label}
-        for value, label in Crosswalk.Method.choices
-    },
 }
+
+
+def method_label(method: str | None) -> str:
+    """The words for a method, in the active language (crosswalk methods name their kind)."""
+    if not method:
+        return ""
+    if method.startswith("crosswalk_"):
+        kinds = dict(Crosswalk.Method.choices)
+        kind = kinds.get(method.removeprefix("crosswalk_"), method)
+        return gettext("estimate by crosswalk (%(method)s)") % {"method": kind}
+    return str(METHOD_LABELS.get(method, method))
+
 
 # Target area id → [(source area id, share of the source area's figures)].
 Members = dict[int, list[tuple[int, float]]]
@@ -67,7 +76,7 @@ class LayerValues:
 
     @property
     def method_label(self) -> str:
-        return str(METHOD_LABELS.get(self.method, self.method))
+        return method_label(self.method)
 
 
 def latest_period(indicator: Indicator, layer: Layer) -> datetime.date | None:

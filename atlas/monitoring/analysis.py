@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from planning_areas.indicator_values import METHOD_LABELS
+from planning_areas.indicator_values import method_label
 from planning_areas.models import Layer
 from providers.models import Category
 
@@ -134,7 +134,7 @@ def coverage_table(
             # How the residents reached this layer: stored, exact (nested, composed)
             # or estimated along a crosswalk.
             "method": residents_method,
-            "method_label": str(METHOD_LABELS.get(residents_method, "")),
+            "method_label": method_label(residents_method),
         },
         **extra,
         "gaps": {
