@@ -9,10 +9,9 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from atlas.core import uploads
+from atlas.core.upload_flow import preview_then_commit, render_flow
 
 from .composition import (
     MAX_MAPPING_BYTES,
@@ -103,45 +102,20 @@ def compose_view(model_admin, request):
     """Upload → preview (the dry run's report and a map of the result) → compose."""
     if not request.user.has_perm("planning_areas.import_areas"):
         raise PermissionDenied
-    form = ComposeForm()
-    report = error = token = None
-    if request.method == "POST" and request.POST.get("token"):
-        entry = uploads.load(request, request.POST["token"])
-        if entry is None:
-            error = _("The uploaded file is no longer there; upload it again.")
-        else:
-            try:
-                report = _run(entry["paths"]["file"], entry["options"], commit=True)
-            except CompositionError as exc:
-                error = str(exc)
-            uploads.discard(request, request.POST["token"])
-    elif request.method == "POST":
-        form = ComposeForm(request.POST, request.FILES)
-        if form.is_valid():
-            token = uploads.store(request, {"file": form.cleaned_data["file"]}, form.options())
-            entry = uploads.load(request, token)
-            try:
-                report = _run(entry["paths"]["file"], entry["options"], commit=False)
-            except CompositionError as exc:
-                error = str(exc)
-            if error or report.errors:
-                error = error or " ".join(report.errors)
-                uploads.discard(request, token)
-                token = None
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": _("Compose a layer"),
-        "form": form,
-        "report": report,
-        "error": error,
-        "token": token,
-        "preview": _preview(report if report and not error else None),
-    }
-    invalid_form = request.method == "POST" and form.is_bound and not form.is_valid()
-    status = 400 if error or invalid_form else 200
-    return TemplateResponse(
-        request, "admin/planning_areas/compose_layer.html", context, status=status
+    flow = preview_then_commit(
+        request,
+        ComposeForm,
+        lambda entry, commit: _run(entry["paths"]["file"], entry["options"], commit=commit),
+        (CompositionError,),
+        refusal=lambda report: " ".join(report.errors) or None,
+    )
+    return render_flow(
+        model_admin,
+        request,
+        flow,
+        "admin/planning_areas/compose_layer.html",
+        _("Compose a layer"),
+        preview=_preview(flow.report if flow.report and not flow.error else None),
     )
 
 

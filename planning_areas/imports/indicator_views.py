@@ -6,10 +6,10 @@ import datetime
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from atlas.core import uploads
+from atlas.core.upload_flow import preview_then_commit, render_flow
 
 from ..models import Layer
 from .indicators import IndicatorImportError, import_indicators
@@ -58,40 +58,21 @@ def indicator_import_view(model_admin, request):
     """Upload → preview (dry run with every error) → import, all or nothing."""
     if not request.user.has_perm("planning_areas.import_areas"):
         raise PermissionDenied
-    form = IndicatorImportForm()
-    report = error = token = None
-    if request.method == "POST" and request.POST.get("token"):
-        entry = uploads.load(request, request.POST["token"])
-        if entry is None:
-            error = _("The uploaded file is no longer there; upload it again.")
-        else:
-            try:
-                report = _run(entry, commit=True)
-            except IndicatorImportError as exc:
-                error = " ".join(exc.errors)
-            uploads.discard(request, request.POST["token"])
-    elif request.method == "POST":
-        form = IndicatorImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            files = {"file": form.cleaned_data["file"], "mapping": form.cleaned_data["mapping"]}
-            token = uploads.store(request, files, form.options())
-            try:
-                report = _run(uploads.load(request, token), commit=False)
-            except IndicatorImportError as exc:
-                error = " ".join(exc.errors)
-                uploads.discard(request, token)
-                token = None
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": _("Import indicator values"),
-        "form": form,
-        "report": report,
-        "error": error,
-        "token": token,
-    }
-    invalid_form = request.method == "POST" and form.is_bound and not form.is_valid()
-    status = 400 if error or invalid_form else 200
-    return TemplateResponse(
-        request, "admin/planning_areas/import_indicators.html", context, status=status
+    flow = preview_then_commit(
+        request,
+        IndicatorImportForm,
+        lambda entry, commit: _run(entry, commit=commit),
+        (IndicatorImportError,),
+        error_text=lambda exc: " ".join(exc.errors),
+        files=lambda form: {
+            "file": form.cleaned_data["file"],
+            "mapping": form.cleaned_data["mapping"],
+        },
+    )
+    return render_flow(
+        model_admin,
+        request,
+        flow,
+        "admin/planning_areas/import_indicators.html",
+        _("Import indicator values"),
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from atlas.core import uploads
+from atlas.core.upload_flow import preview_then_commit, render_flow
 
 from ..models import Layer
 from .areas import AreaImportOptions, import_area_file
@@ -73,8 +75,6 @@ class AreaImportForm(forms.Form):
 
 
 def _import_options(options: dict, *, commit: bool) -> AreaImportOptions:
-    import datetime
-
     values = dict(options)
     for key in ("valid_from", "valid_until"):
         values[key] = datetime.date.fromisoformat(values[key]) if values[key] else None
@@ -85,44 +85,18 @@ def area_import_view(model_admin, request):
     """Upload → preview (dry run: new, changed, removed, repaired) → import."""
     if not request.user.has_perm("planning_areas.import_areas"):
         raise PermissionDenied
-    form = AreaImportForm()
-    report = error = token = None
-    if request.method == "POST" and request.POST.get("token"):
-        entry = uploads.load(request, request.POST["token"])
-        if entry is None:
-            error = _("The uploaded file is no longer there; upload it again.")
-        else:
-            try:
-                report = import_area_file(
-                    entry["paths"]["file"], _import_options(entry["options"], commit=True)
-                )
-            except ImportFileError as exc:
-                error = str(exc)
-            uploads.discard(request, request.POST["token"])
-    elif request.method == "POST":
-        form = AreaImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            token = uploads.store(request, {"file": form.cleaned_data["file"]}, form.options())
-            entry = uploads.load(request, token)
-            try:
-                report = import_area_file(
-                    entry["paths"]["file"], _import_options(entry["options"], commit=False)
-                )
-            except ImportFileError as exc:
-                error = str(exc)
-                uploads.discard(request, token)
-                token = None
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.opts,
-        "title": _("Import planning areas"),
-        "form": form,
-        "report": report,
-        "error": error,
-        "token": token,
-    }
-    invalid_form = request.method == "POST" and form.is_bound and not form.is_valid()
-    status = 400 if error or invalid_form else 200
-    return TemplateResponse(
-        request, "admin/planning_areas/import_areas.html", context, status=status
+    flow = preview_then_commit(
+        request,
+        AreaImportForm,
+        lambda entry, commit: import_area_file(
+            entry["paths"]["file"], _import_options(entry["options"], commit=commit)
+        ),
+        (ImportFileError,),
+    )
+    return render_flow(
+        model_admin,
+        request,
+        flow,
+        "admin/planning_areas/import_areas.html",
+        _("Import planning areas"),
     )
