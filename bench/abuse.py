@@ -33,10 +33,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import api as api_bench  # noqa: E402  (sets up Django)
+from bench.synthetic_services import ensure_generated  # noqa: E402  (sets up Django)
 from providers import features as service_features  # noqa: E402
 from providers.filters import (  # noqa: E402
     matched_locations,
@@ -85,13 +84,7 @@ def load() -> str:
 
 
 def ensure_data() -> None:
-    database = settings.DATABASES["default"]["NAME"]
-    if database == "atlas":
-        raise SystemExit("Refusing to fill the shared database 'atlas'; set DATABASE_URL.")
-    if api_bench.bench_count() != SERVICES:
-        print(f"Generating {SERVICES:,} services in {database!r} (a few minutes) …", flush=True)
-        api_bench.drop_bench_data()
-        api_bench.generate(SERVICES)
+    ensure_generated(SERVICES)
 
 
 def _api_list(lon: float, lat: float, radius: int) -> int:

@@ -33,191 +33,37 @@ from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
 
-import django  # noqa: E402
 
-django.setup()
+def _use_database_argument() -> None:
+    """``--database NAME``: the database of that name on the server of DATABASE_URL (or
+    .env). Read before Django is set up, since the settings read DATABASE_URL once."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--database")
+    name = early.parse_known_args()[0].database
+    if name:
+        import environ
+
+        environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+        url = os.environ.get("DATABASE_URL", "postgis://atlas:atlas@127.0.0.1:5432/atlas")
+        os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+_use_database_argument()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 
-from planning_areas.models import Layer  # noqa: E402
-from providers.models import Location  # noqa: E402
+from bench.synthetic_services import (  # noqa: E402  (sets up Django)
+    bench_count,
+    drop_bench_data,
+    ensure_generated,
+    refuse_shared_database,
+)
 
 PORT = 8101
 WORKERS = 2
 WARM_UP_REQUESTS = 10 * WORKERS
-BERLIN = (13.09, 52.34, 13.76, 52.67)  # minlon, minlat, maxlon, maxlat
-KINDS = [
-    ("Familienzentrum", "familienzentrum", "Treffpunkt, Beratung und Kurse für Familien"),
-    ("Kita", "kita", "Kindertagesstätte mit Krippe und Elementarbereich"),
-    ("Jugendclub", "jugendfreizeit", "Offene Kinder- und Jugendarbeit, Sport und Musik"),
-    ("Erziehungsberatung", "familienberatung", "Beratung für Eltern, Kinder und Jugendliche"),
-    ("Stadtteilzentrum", "stadtteilzentrum", "Nachbarschaftshaus mit Café und Sozialberatung"),
-    ("Seniorentreff", "senioren", "Begegnung, Gymnastik und Ausflüge für Ältere"),
-    ("Schuldnerberatung", "beratung", "Kostenlose Hilfe bei Schulden und Insolvenz"),
-    ("Migrationsberatung", "beratung", "Beratung zu Aufenthalt, Arbeit und Sprachkursen"),
-    ("Sprachcafé", "stadtteilzentrum", "Deutsch üben in entspannter Runde"),
-    ("Hausaufgabenhilfe", "jugend", "Lernunterstützung für Schülerinnen und Schüler"),
-]
-OPENING_HOURS = ["Mo-Fr 09:00-17:00", "Mo-Th 10:00-18:00; Fr 10:00-14:00", "Tu,Th 14:00-19:00", ""]
-
-
-# -- data --------------------------------------------------------------------------------
-
-
-def bench_count() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM providers_service WHERE external_id LIKE 'bench:%%'", []
-        )
-        return cursor.fetchone()[0]
-
-
-BENCH_SERVICES = "SELECT id FROM providers_service WHERE external_id LIKE 'bench:%%'"
-BENCH_LOCATIONS = "SELECT id FROM providers_location WHERE external_id LIKE 'bench:%%'"
-
-
-def drop_bench_data() -> None:
-    """Delete the generated rows, children first (the database has no ON DELETE CASCADE)."""
-    statements = [
-        f"DELETE FROM providers_contact WHERE service_id IN ({BENCH_SERVICES})",
-        f"DELETE FROM providers_service_categories WHERE service_id IN ({BENCH_SERVICES})",
-        f"DELETE FROM providers_service_target_groups WHERE service_id IN ({BENCH_SERVICES})",
-        f"DELETE FROM providers_serviceatlocation WHERE service_id IN ({BENCH_SERVICES})",
-        f"DELETE FROM providers_location_areas WHERE location_id IN ({BENCH_LOCATIONS})",
-        "DELETE FROM providers_service WHERE external_id LIKE 'bench:%%'",
-        "DELETE FROM providers_location WHERE external_id LIKE 'bench:%%'",
-        "DELETE FROM providers_organization WHERE external_id LIKE 'bench:%%'",
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement, [])
-
-
-def generate(total: int, seed: int = 1) -> None:
-    """Insert ``total`` services in set-based SQL (values are parameters, never formatted)."""
-    layer = Layer.objects.get(slug="planungsraeume-2021")
-    started = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [1 / (seed + 1)])
-        cursor.execute(
-            """
-            INSERT INTO providers_organization
-                (created_at, updated_at, name, kind, description, website, email, phone,
-                 external_id)
-            SELECT now(), now(), 'Bench-Träger ' || g, 'free', '', '', '', '',
-                   'bench:org:' || g
-            FROM generate_series(1, %s) g
-            """,
-            [max(total // 50, 1)],
-        )
-        # Points in every planning area, in proportion to its area.
-        cursor.execute(
-            """
-            CREATE TEMP TABLE bench_points ON COMMIT DROP AS
-            WITH sized AS (
-                SELECT id, name, geometry,
-                       ST_Area(geometry) / sum(ST_Area(geometry)) OVER () AS share
-                FROM planning_areas_area WHERE layer_id = %s
-            )
-            SELECT row_number() OVER () AS n, area_name, point FROM (
-                SELECT sized.name AS area_name,
-                       (ST_Dump(ST_GeneratePoints(geometry,
-                            greatest(1, ceil(share * %s)::int), %s))).geom AS point
-                FROM sized) dumped
-            """,
-            [layer.pk, total, seed],
-        )
-        cursor.execute("DELETE FROM bench_points WHERE n > %s", [total])
-        cursor.execute(
-            """
-            INSERT INTO providers_location
-                (created_at, updated_at, name, street, house_number, postcode, city, point,
-                 wheelchair, external_id, is_outside_areas, organization_id)
-            SELECT now(), now(), 'Standort ' || p.area_name || ' ' || p.n,
-                   'Musterstraße', (1 + p.n %% 150)::text,
-                   '10' || lpad((p.n %% 1000)::text, 3, '0'),
-                   'Berlin', p.point,
-                   (ARRAY['yes', 'limited', 'no', 'unknown'])[1 + floor(random() * 4)::int],
-                   'bench:loc:' || p.n, false,
-                   (SELECT id FROM providers_organization
-                    WHERE external_id = 'bench:org:' || (1 + p.n %% %s))
-            FROM bench_points p
-            """,
-            [max(total // 50, 1)],
-        )
-        kinds = [k[0] for k in KINDS]
-        descriptions = [k[2] for k in KINDS]
-        cursor.execute(
-            """
-            INSERT INTO providers_service
-                (created_at, updated_at, name, description, min_age, max_age, languages,
-                 is_free, fees, legal_basis, opening_hours, website, email, phone, status,
-                 valid_from, valid_until, last_verified, external_id, organization_id)
-            SELECT now() - random() * interval '400 days', now(),
-                   (%s::text[])[1 + p.n %% %s] || ' ' || p.area_name,
-                   (%s::text[])[1 + p.n %% %s] || ' im Kiez ' || p.area_name || '.',
-                   CASE WHEN p.n %% 3 = 0 THEN 0 END, CASE WHEN p.n %% 3 = 0 THEN 18 END,
-                   ARRAY['de'], p.n %% 5 <> 0, CASE WHEN p.n %% 5 = 0 THEN '5 € pro Termin'
-                   ELSE '' END, '{}', (%s::text[])[1 + p.n %% %s], '', '', '030 1234567',
-                   'published', NULL, NULL,
-                   current_date - (random() * 700)::int, 'bench:svc:' || p.n, l.organization_id
-            FROM bench_points p JOIN providers_location l ON l.external_id = 'bench:loc:' || p.n
-            """,
-            [kinds, len(kinds), descriptions, len(kinds), OPENING_HOURS, len(OPENING_HOURS)],
-        )
-        cursor.execute(
-            """
-            INSERT INTO providers_serviceatlocation (description, service_id, location_id)
-            SELECT '', s.id, l.id FROM providers_service s
-            JOIN providers_location l ON l.external_id = 'bench:loc:' || substr(s.external_id, 11)
-            WHERE s.external_id LIKE 'bench:svc:%%'
-            """,
-            [],
-        )
-        slugs = [k[1] for k in KINDS]
-        cursor.execute(
-            """
-            INSERT INTO providers_service_categories (service_id, category_id)
-            SELECT s.id, c.id FROM providers_service s
-            JOIN providers_category c
-              ON c.slug = (%s::text[])[1 + substr(s.external_id, 11)::int %% %s]
-            WHERE s.external_id LIKE 'bench:svc:%%'
-            """,
-            [slugs, len(slugs)],
-        )
-        cursor.execute(
-            """
-            INSERT INTO providers_service_target_groups (service_id, targetgroup_id)
-            SELECT s.id, (SELECT id FROM providers_targetgroup ORDER BY id
-                          OFFSET substr(s.external_id, 11)::int %% 6 LIMIT 1)
-            FROM providers_service s WHERE s.external_id LIKE 'bench:svc:%%'
-            """,
-            [],
-        )
-        # A public contact for every tenth service.
-        cursor.execute(
-            """
-            INSERT INTO providers_contact
-                (created_at, updated_at, name, role, phone, internal_phone, email, languages,
-                 visibility, publication_consent_date, is_demo, organization_id, service_id)
-            SELECT now(), now(), 'Ansprechperson ' || s.id, 'Leitung', '030 7654321',
-                   '030 999', '', ARRAY['de'], 'public', current_date, true,
-                   s.organization_id, s.id
-            FROM providers_service s
-            WHERE s.external_id LIKE 'bench:svc:%%' AND s.id %% 10 = 0
-            """,
-            [],
-        )
-    print(f"  inserted in {time.perf_counter() - started:.1f} s; computing area membership …")
-    started = time.perf_counter()
-    Location.objects.filter(external_id__startswith="bench:").refresh_areas()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"  areas and ANALYZE in {time.perf_counter() - started:.1f} s")
 
 
 # -- server ------------------------------------------------------------------------------
@@ -233,6 +79,13 @@ def start_server(port: int) -> subprocess.Popen:
         "ATLAS_API_ANON_BURST_RATE": "",
         "ATLAS_API_ANON_RATE": "",
     }
+    # Without debug the app refuses to start before collectstatic (atlas/wsgi.py).
+    subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+    )
     server = subprocess.Popen(
         [
             str(BASE_DIR / ".venv/bin/gunicorn"),
@@ -250,7 +103,7 @@ def start_server(port: int) -> subprocess.Popen:
         env=env,
     )
     deadline = time.time() + 90
-    while time.time() < deadline:
+    while time.time() < deadline and server.poll() is None:
         try:
             get(port, "/api/v1/layers/")
             return server
@@ -454,25 +307,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60, help="samples per query type")
     parser.add_argument("--export-runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--database",
+        help="database name on DATABASE_URL's server (a shared one is used as it is when it"
+        " holds --services generated services)",
+    )
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--drop", action="store_true", help="remove the bench data and stop")
     parser.add_argument("--only", help="measure only the queries whose label contains this")
     args = parser.parse_args()
 
     database = settings.DATABASES["default"]["NAME"]
-    if database == "atlas":
-        raise SystemExit("Refusing to fill the shared database 'atlas'; set DATABASE_URL.")
+    refuse_shared_database()
     if args.drop:
         drop_bench_data()
         print("Benchmark data removed.")
         return
-    if not Layer.objects.filter(slug="planungsraeume-2021").exists():
-        print("Loading the Berlin demo data (planning areas) …")
-        call_command("load_demo")
-    if args.regenerate or bench_count() != args.services:
-        print(f"Generating {args.services:,} services in database {database!r} …")
-        drop_bench_data()
-        generate(args.services)
+    ensure_generated(args.services, regenerate=args.regenerate)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM providers_service s WHERE {PUBLISHED}", [])
         published = cursor.fetchone()[0]
