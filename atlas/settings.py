@@ -7,7 +7,6 @@ Every value that differs between installations comes from the environment
 from pathlib import Path
 
 import environ
-from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -246,15 +245,16 @@ LEAFLET_CONFIG = {
 }
 
 # Content-Security-Policy by django-csp (Django 5.2 has none of its own): scripts only from our
-# static files (json_script data blocks are not executed); the tile server's origin is added
-# per response from ATLAS_TILE_URL (atlas.core.csp). Inline styles stay allowed for the
-# category colours in style attributes; they cannot run script. The admin's django-leaflet
-# widgets use a per-request nonce (django-leaflet reads request.csp_nonce); other pages
-# never ask for one, so their policy has none.
+# static files (json_script data blocks are not executed), no nonce on any page (the admin's map
+# widgets start from json_script data too: planning_areas.admin_base.MapWidget); the tile
+# server's origin is added per response from ATLAS_TILE_URL (atlas.core.csp). Inline styles stay
+# allowed: the category colours and monitoring bars are style attributes, and the Django
+# admin's change list, Swagger UI and django-simple-history write inline styles themselves;
+# styles cannot run script.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", NONCE],
+        "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

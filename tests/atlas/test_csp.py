@@ -1,8 +1,12 @@
 """The Content-Security-Policy header: scripts only from our server, tiles from the setting."""
 
+import re
+
 import pytest
+from django.urls import reverse
 
 from atlas.core.csp import tile_origin
+from tests.factories import AreaFactory, LocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +41,34 @@ def test_image_sources_follow_the_tile_url_setting(client, settings):
 )
 def test_tile_origin_of_a_url_template(template, origin):
     assert tile_origin(template) == origin
+
+
+SCRIPT_TAG = re.compile(r"<script\b[^>]*>", re.IGNORECASE)
+
+
+def inline_scripts(html: str) -> list[str]:
+    """Script tags the browser would execute although they load nothing from a URL."""
+    return [
+        tag
+        for tag in SCRIPT_TAG.findall(html)
+        if "src=" not in tag and 'type="application/json"' not in tag
+    ]
+
+
+@pytest.mark.parametrize("page", ["location-change", "location-add", "area-change"])
+def test_admin_map_widget_pages_need_no_nonce_and_no_inline_script(client, page):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = {
+        "location-change": lambda: reverse(
+            "admin:providers_location_change", args=[LocationFactory().pk]
+        ),
+        "location-add": lambda: reverse("admin:providers_location_add"),
+        "area-change": lambda: reverse("admin:planning_areas_area_change", args=[AreaFactory().pk]),
+    }[page]()
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert directives(response)["script-src"] == ["'self'"]
+    assert "nonce" not in response["Content-Security-Policy"]
+    assert inline_scripts(html) == []
+    assert 'data-map-widget="' in html  # the map widget is on the page

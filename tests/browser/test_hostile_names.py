@@ -6,6 +6,9 @@ popups, then checks that the payload's script never ran and that the browser rep
 Content-Security-Policy violation on any page.
 """
 
+import json
+import re
+
 import pytest
 from django.contrib.gis.geos import Point
 from playwright.sync_api import expect
@@ -185,8 +188,23 @@ def test_admin_map_widget_works_under_the_csp(watched, hostile):
     log_in(page, "admin", superuser=True)
     page.goto(f"/admin/providers/location/{hostile['location'].pk}/change/")
     page.wait_for_load_state("networkidle")
-    # The widget's map drew itself (its start-up script carries the per-request nonce).
-    expect(page.locator(".leaflet-container .leaflet-marker-icon").first).to_be_attached()
+    # The widget started from its json_script data (planning_areas/js/map-widget.js, no inline
+    # script, no nonce): the stored point is drawn with Leaflet's marker image.
+    marker = page.locator(".leaflet-container .leaflet-marker-icon").first
+    expect(marker).to_be_attached()
+    assert marker.evaluate("image => image.complete && image.naturalWidth > 0")
+    # Drawing works: a point placed with the draw tool replaces the stored one in the form.
+    field = page.locator("textarea#id_point")
+    stored = field.input_value()
+    page.click(".leaflet-draw-draw-marker")
+    box = page.locator(".leaflet-container").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 100)
+    page.mouse.move(box["x"] + 110, box["y"] + 110)
+    page.mouse.click(box["x"] + 110, box["y"] + 110)
+    expect(field).not_to_have_value(stored)
+    expect(field).to_have_value(re.compile(r'"type":\s*"Point"'))
+    lon, lat = json.loads(field.input_value())["coordinates"]
+    assert (lon, lat) != pytest.approx(hostile["location"].point.coords)
     assert_clean(page)
     page.goto("/admin/")
     page.wait_for_load_state("networkidle")
