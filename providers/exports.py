@@ -1,10 +1,11 @@
 """Exports of services, organisations, locations and contacts as CSV, Excel and GeoJSON.
 
-The one export stack: one table definition per model (columns and how to read them)
-feeds all formats, so the admin action and ``manage.py export_data`` give the same files;
-the API's download of a filtered service list (one row per offered location, streamed)
-has its columns here too. Every cell passes ``atlas.core.spreadsheets`` (formulas
-defused). Internal contact data is only included when asked for and allowed.
+The one export stack: one table definition per model feeds all formats. Services have one
+table (``SERVICE_COLUMNS``: one row per service and offered location, so no address is
+lost) behind the admin action, ``manage.py export_data`` and the API's streamed download
+of a filtered list. Every CSV is comma-separated (RFC 4180; Excel users take the .xlsx),
+and every cell passes ``atlas.core.spreadsheets`` (formulas defused). Internal contact
+data is only included when asked for and allowed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from dataclasses import dataclass
 
 from django.contrib.gis.db.models.functions import GeoFunc
 from django.contrib.postgres.aggregates import StringAgg
-from django.db.models import FloatField, Prefetch, QuerySet
+from django.db.models import (
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    FloatField,
+    Func,
+    QuerySet,
+    TextField,
+)
 from openpyxl import Workbook
 
 from atlas.core.spreadsheets import csv_lines, xlsx_row
 
-from .models import Contact, Location, Organization, Service, ServiceAtLocation
+from .models import Contact, Location, Organization, Service, not_verified_since
 
 FORMATS = ("csv", "xlsx", "geojson")
 CONTENT_TYPES = {
@@ -41,53 +51,15 @@ def _join(values: Iterable) -> str:
     return ", ".join(str(v) for v in values if v)
 
 
-def _point(location: Location | None):
-    if location is None or location.point is None:
+def _point(properties: dict):
+    if properties.get("longitude") in (None, "") or properties.get("latitude") in (None, ""):
         return None
     return {
         "type": "Point",
-        "coordinates": [round(location.point.x, 7), round(location.point.y, 7)],
+        "coordinates": [round(properties["longitude"], 7), round(properties["latitude"], 7)],
     }
 
 
-def _first_location(service: Service) -> Location | None:
-    locations = list(service.locations.all())
-    return locations[0] if locations else None
-
-
-SERVICE_COLUMNS = [
-    Column("id", lambda s: s.pk),
-    Column("external_id", lambda s: s.external_id),
-    Column("name", lambda s: s.name),
-    Column("organization", lambda s: s.organization.name),
-    Column("organization_external_id", lambda s: s.organization.external_id),
-    Column("status", lambda s: s.status),
-    Column("description", lambda s: s.description),
-    Column("categories", lambda s: _join(c.slug for c in s.categories.all())),
-    Column("target_groups", lambda s: _join(g.slug for g in s.target_groups.all())),
-    Column("min_age", lambda s: s.min_age),
-    Column("max_age", lambda s: s.max_age),
-    Column("languages", lambda s: _join(s.languages)),
-    Column("is_free", lambda s: "yes" if s.is_free else "no"),
-    Column("fees", lambda s: s.fees),
-    Column("legal_basis", lambda s: _join(s.legal_basis)),
-    Column("opening_hours", lambda s: s.opening_hours),
-    Column("phone", lambda s: s.phone),
-    Column("email", lambda s: s.email),
-    Column("website", lambda s: s.website),
-    Column("valid_from", lambda s: s.valid_from),
-    Column("valid_until", lambda s: s.valid_until),
-    Column("last_verified", lambda s: s.last_verified),
-    Column("is_stale", lambda s: "yes" if s.is_stale else "no"),
-    Column("locations", lambda s: _join(loc.external_id or loc.pk for loc in s.locations.all())),
-    Column("street", lambda s: getattr(_first_location(s), "street", "")),
-    Column("house_number", lambda s: getattr(_first_location(s), "house_number", "")),
-    Column("postcode", lambda s: getattr(_first_location(s), "postcode", "")),
-    Column("city", lambda s: getattr(_first_location(s), "city", "")),
-    Column("latitude", lambda s: _first_location(s) and round(_first_location(s).point.y, 7)),
-    Column("longitude", lambda s: _first_location(s) and round(_first_location(s).point.x, 7)),
-    Column("updated_at", lambda s: s.updated_at),
-]
 ORGANIZATION_COLUMNS = [
     Column("id", lambda o: o.pk),
     Column("external_id", lambda o: o.external_id),
@@ -130,12 +102,9 @@ CONTACT_INTERNAL_COLUMNS = [Column("internal_phone", lambda c: c.internal_phone)
 
 
 def table_for(queryset: QuerySet, *, internal: bool = False) -> tuple[list[Column], QuerySet]:
-    """Columns and an efficiently prefetched queryset for ``queryset``'s model."""
+    """Columns and an efficiently prefetched queryset for ``queryset``'s model (services:
+    ``service_rows``)."""
     model = queryset.model
-    if model is Service:
-        return SERVICE_COLUMNS, queryset.select_related("organization").prefetch_related(
-            "categories", "target_groups", Prefetch("locations", Location.objects.order_by("pk"))
-        )
     if model is Organization:
         return ORGANIZATION_COLUMNS, queryset
     if model is Location:
@@ -161,67 +130,46 @@ def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
     """The rows of ``queryset`` as a CSV, Excel or GeoJSON file."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    columns, rows = table_for(queryset, internal=internal)
-    rows = rows.order_by("pk")
-    table = ([c.read(obj) for c in columns] for obj in rows)
+    if queryset.model is Service:
+        header = [name for name, _ in SERVICE_COLUMNS]
+        rows: Iterable = service_rows(queryset)
+    else:
+        columns, objects = table_for(queryset, internal=internal)
+        header = [c.name for c in columns]
+        rows = ([c.read(obj) for c in columns] for obj in objects.order_by("pk"))
     if fmt == "csv":
-        lines = csv_lines([[c.name for c in columns], *table], delimiter=";")
-        return "".join(lines).encode("utf-8")
+        return "".join(csv_lines(_with_header(header, rows))).encode("utf-8")
     if fmt == "xlsx":
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(queryset.model._meta.verbose_name_plural.title()[:31])
-        sheet.append([c.name for c in columns])
-        for values in table:
+        sheet.append(header)
+        for values in rows:
             sheet.append(xlsx_row(sheet, values))
         buffer = io.BytesIO()
         workbook.save(buffer)
         return buffer.getvalue()
     features = []
-    for obj in rows:
-        properties = {c.name: _geojson_value(c.read(obj)) for c in columns}
-        if isinstance(obj, Service):
-            locations = list(obj.locations.all()) or [None]
-            for location in locations:
-                features.append(
-                    {"type": "Feature", "geometry": _point(location), "properties": properties}
-                )
-        else:
-            location = obj if isinstance(obj, Location) else None
-            features.append(
-                {"type": "Feature", "geometry": _point(location), "properties": properties}
-            )
+    for values in rows:
+        properties = {
+            name: _geojson_value(value) for name, value in zip(header, values, strict=True)
+        }
+        features.append(
+            {"type": "Feature", "geometry": _point(properties), "properties": properties}
+        )
     return json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False, default=str
     ).encode("utf-8")
 
 
-# -- the API's download of a filtered list: one row per offered location, streamed -----
+# -- services: one row per service and offered location, for admin, CLI and API ------
 
-SERVICE_LOCATION_COLUMNS = (
-    ("service_id", "service_id"),
-    ("name", "service__name"),
-    ("organization", "service__organization__name"),
-    ("categories", "categories"),
-    ("target_groups", "target_groups"),
-    ("min_age", "service__min_age"),
-    ("max_age", "service__max_age"),
-    ("is_free", "service__is_free"),
-    ("opening_hours", "service__opening_hours"),
-    ("website", "service__website"),
-    ("email", "service__email"),
-    ("phone", "service__phone"),
-    ("location_id", "location_id"),
-    ("location_name", "location__name"),
-    ("street", "location__street"),
-    ("house_number", "location__house_number"),
-    ("postcode", "location__postcode"),
-    ("city", "location__city"),
-    ("wheelchair", "location__wheelchair"),
-    ("longitude", "lon"),
-    ("latitude", "lat"),
-    ("last_verified", "service__last_verified"),
-    ("updated_at", "service__updated_at"),
-)
+
+class _ArrayText(Func):
+    """A text array as one comma-separated cell."""
+
+    function = "array_to_string"
+    template = "%(function)s(%(expressions)s, ', ')"
+    output_field = TextField()
 
 
 class _X(GeoFunc):
@@ -234,33 +182,71 @@ class _Y(GeoFunc):
     output_field = FloatField()
 
 
-def service_location_rows(
-    services: QuerySet, locations: QuerySet[Location] | None = None
-) -> QuerySet:
-    """One tuple per offered location of ``services``, in ``SERVICE_LOCATION_COLUMNS`` order."""
-    rows = ServiceAtLocation.objects.filter(service_id__in=services.order_by().values("pk"))
+# (column, value on Service). ``place`` is the offered location of the row (see
+# service_rows); a service without one gets a single row with empty location columns.
+SERVICE_COLUMNS = (
+    ("service_id", F("pk")),
+    ("external_id", F("external_id")),
+    ("name", F("name")),
+    ("organization", F("organization__name")),
+    ("organization_external_id", F("organization__external_id")),
+    ("status", F("status")),
+    ("description", F("description")),
+    ("categories", StringAgg("categories__slug", ", ", distinct=True, default="")),
+    ("target_groups", StringAgg("target_groups__slug", ", ", distinct=True, default="")),
+    ("min_age", F("min_age")),
+    ("max_age", F("max_age")),
+    ("languages", _ArrayText("languages")),
+    ("is_free", F("is_free")),
+    ("fees", F("fees")),
+    ("legal_basis", _ArrayText("legal_basis")),
+    ("opening_hours", F("opening_hours")),
+    ("website", F("website")),
+    ("email", F("email")),
+    ("phone", F("phone")),
+    ("valid_from", F("valid_from")),
+    ("valid_until", F("valid_until")),
+    ("last_verified", F("last_verified")),
+    ("is_stale", ExpressionWrapper(not_verified_since(), output_field=BooleanField())),
+    ("updated_at", F("updated_at")),
+    ("location_id", F("place__pk")),
+    ("location_external_id", F("place__external_id")),
+    ("location_name", F("place__name")),
+    ("street", F("place__street")),
+    ("house_number", F("place__house_number")),
+    ("postcode", F("place__postcode")),
+    ("city", F("place__city")),
+    ("wheelchair", F("place__wheelchair")),
+    ("longitude", _X("place__point")),
+    ("latitude", _Y("place__point")),
+)
+
+
+def service_rows(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
+    """One tuple per service of ``services`` and offered location (only those in
+    ``locations`` when given), in ``SERVICE_COLUMNS`` order: the one service table of
+    every export."""
+    names = [f"_{name}" for name, _ in SERVICE_COLUMNS]
+    rows = Service.objects.filter(pk__in=services.order_by().values("pk")).annotate(
+        place=FilteredRelation("locations")
+    )
     if locations is not None:
-        rows = rows.filter(location_id__in=locations.values("pk"))
+        rows = rows.filter(place__pk__in=locations.values("pk"))
     return (
         rows.annotate(
-            categories=StringAgg("service__categories__slug", ", ", distinct=True, default=""),
-            target_groups=StringAgg(
-                "service__target_groups__slug", ", ", distinct=True, default=""
-            ),
-            lon=_X("location__point"),
-            lat=_Y("location__point"),
+            **{name: value for name, (_, value) in zip(names, SERVICE_COLUMNS, strict=True)}
         )
-        .order_by("service__name", "service_id", "pk")
-        .values_list(*(source for _, source in SERVICE_LOCATION_COLUMNS))
+        .order_by("name", "pk", "place__pk")
+        .values_list(*names)
     )
 
 
 def service_csv_lines(
     services: QuerySet, locations: QuerySet[Location] | None = None
 ) -> Iterator[str]:
-    """The header line, then one line per offered location (comma-separated)."""
-    header = [name for name, _ in SERVICE_LOCATION_COLUMNS]
-    rows = service_location_rows(services, locations).iterator(chunk_size=2000)
+    """The header line, then one line per service and offered location (streamed)."""
+    header = [name for name, _ in SERVICE_COLUMNS]
+    rows = service_rows(services, locations).iterator(chunk_size=2000)
     return csv_lines(_with_header(header, rows))
 
 

@@ -49,7 +49,7 @@ def test_admin_exports_selection_as_csv(client, editor, data):
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.csv"')
     text = response.content.decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1
     assert rows[0]["name"] == "Familiencafé Süd"
     assert rows[0]["categories"] == "familie"
@@ -105,3 +105,44 @@ def test_command_line_exports_every_model_in_every_format(data, tmp_path, what, 
         assert load_workbook(io.BytesIO(content)).active.max_row >= 2
     else:
         assert len(content.decode("utf-8-sig").splitlines()) >= 2
+
+
+def test_admin_command_line_and_api_write_one_service_table(client, editor, organization_a):
+    """One row per service and offered location everywhere, with the same columns: the
+    admin's and export_data's table used to keep only the first location's address."""
+    first = LocationFactory(organization=organization_a, street="Seestraße")
+    second = LocationFactory(organization=organization_a, street="Waldweg")
+    service = ServiceFactory(
+        organization=organization_a, name="Zwei Häuser", locations=[first, second]
+    )
+    client.force_login(editor)
+    admin = _action(client, "service", "export_csv", [service.pk]).content.decode("utf-8-sig")
+    out = io.StringIO()
+    call_command("export_data", "services", stdout=out, stderr=io.StringIO())
+    command = out.getvalue().lstrip("\ufeff")
+    api = b"".join(client.get("/api/v1/services/export.csv").streaming_content)
+    api = api.decode("utf-8-sig")
+    tables = [list(csv.DictReader(io.StringIO(text))) for text in (admin, command, api)]
+    for rows in tables:
+        assert [(row["name"], row["street"]) for row in rows] == [
+            ("Zwei Häuser", "Seestraße"),
+            ("Zwei Häuser", "Waldweg"),
+        ]
+        assert list(rows[0]) == list(tables[0][0])  # the same columns in the same order
+    assert admin == command == api
+
+
+def test_service_geojson_has_one_feature_per_location(editor, client, organization_a):
+    locations = [LocationFactory(organization=organization_a) for _ in range(2)]
+    service = ServiceFactory(organization=organization_a, locations=locations)
+    nowhere = ServiceFactory(organization=organization_a, name="Ohne Ort")
+    client.force_login(editor)
+    response = _action(client, "service", "export_geojson", [service.pk, nowhere.pk])
+    features = json.loads(response.content)["features"]
+    located = [f for f in features if f["properties"]["service_id"] == service.pk]
+    assert sorted(f["geometry"]["coordinates"] for f in located) == sorted(
+        [round(loc.point.x, 7), round(loc.point.y, 7)] for loc in locations
+    )
+    # A service without a location is still exported, once, without a geometry.
+    [unlocated] = [f for f in features if f["properties"]["service_id"] == nowhere.pk]
+    assert unlocated["geometry"] is None and unlocated["properties"]["street"] == ""
