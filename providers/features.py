@@ -27,6 +27,7 @@ from django.db.models import (
     Case,
     Exists,
     F,
+    Func,
     OuterRef,
     QuerySet,
     TextField,
@@ -148,7 +149,11 @@ def service_properties(prefix: str, service_ref: str, *, internal: bool) -> dict
     }
 
 
-def _feature(internal: bool) -> Cast:
+def _feature(internal: bool) -> Func:
+    """The feature's text without its last two braces (of ``properties`` and the feature):
+    readers append what depends on the request and close it (``with_text``). Cut once when
+    stored: ``LEFT(text, -2)`` on read counted the characters of every text again, 1.1 of
+    the 2.7 s that 100,000 export rows took in PostgreSQL."""
     properties = service_properties("service__", "service_id", internal=internal)
     properties["location"] = _object(LOCATION_FIELDS, "location__")
     feature = JSONBuildObject(
@@ -157,7 +162,7 @@ def _feature(internal: bool) -> Cast:
         geometry=geometry_json("location__point"),
         properties=JSONBuildObject(**properties),
     )
-    return Cast(feature, TextField())
+    return Func(Cast(feature, TextField()), Value(-2), function="LEFT", output_field=TextField())
 
 
 # Columns of ServiceFeature and where stored_feature_rows takes them from.
@@ -169,6 +174,7 @@ STORED_COLUMNS = {
     "last_verified": "service__last_verified",
     "public": "public",
     "internal": "internal",
+    "service_name": "service__name",
 }
 
 
@@ -240,21 +246,25 @@ def page_features(
     return [text for _, text in rows], rows[0][0]
 
 
-def export_features(
+def export_rows(
     services: QuerySet,
     *,
     locations: QuerySet[Location] | None = None,
     near: Point | None = None,
     internal: bool = False,
-    chunk_size: int = 5000,
-) -> Iterator[str]:
-    """Feature texts of every service in ``services`` (already filtered), streamed."""
+) -> QuerySet[ServiceFeature]:
+    """The stored features of every service in ``services`` (already filtered), in the
+    export's order (service name, service, offer), as ``text``."""
     rows = _stored(services.order_by().values("pk"), locations, near, internal)
-    yield from (
-        rows.order_by("service__name", "service_id", "pk")
-        .values_list("text", flat=True)
-        .iterator(chunk_size=chunk_size)
-    )
+    # The stored service name and its index give the order without sorting the texts
+    # (a sort of 100,000 spilled 112 MB to disk), and the first rows leave at once.
+    return rows.order_by("service_name", "service_id", "pk").values_list("text", flat=True)
+
+
+def export_features(services: QuerySet, *, chunk_size: int = 5000, **options) -> Iterator[str]:
+    """Feature texts of every service in ``services`` (already filtered), streamed from a
+    server-side cursor (``export_rows`` names the options)."""
+    yield from export_rows(services, **options).iterator(chunk_size=chunk_size)
 
 
 def detail_feature(service_id: int, *, internal: bool = False) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +27,7 @@ from atlas.core.api_tools import (
     page_links,
     parse_page,
 )
+from atlas.core.compression import streaming_download
 from atlas.core.roles import can_see_internal_contacts
 
 from .. import exports
@@ -135,15 +136,15 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     )
     def export_csv(self, request):
         query = parsed_query(request)
-        response = StreamingHttpResponse(
+        return streaming_download(
+            request,
             exports.service_csv_lines(
                 service_queryset(query, self.get_queryset()),
                 locations=matched_locations(query),
             ),
             content_type="text/csv; charset=utf-8",
+            filename="angebote.csv",
         )
-        response["Content-Disposition"] = 'attachment; filename="angebote.csv"'
-        return response
 
     @extend_schema(
         summary=_("Filtered services as a complete GeoJSON download"),
@@ -157,12 +158,12 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
             near=query.near.point if query.near else None,
             internal=can_see_internal_contacts(request.user),
         )
-        response = StreamingHttpResponse(
+        return streaming_download(
+            request,
             exports.feature_collection_chunks(features),
             content_type="application/geo+json",
+            filename="angebote.geojson",
         )
-        response["Content-Disposition"] = 'attachment; filename="angebote.geojson"'
-        return response
 
 
 class OrganizationViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):

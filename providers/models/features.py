@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
-from django.db.models import Case, Expression, F, Func, Value, When
+from django.db.models import Case, Expression, F, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Round
 from django.utils.translation import gettext_lazy as _
 
@@ -33,8 +33,8 @@ class ServiceFeatureQuerySet(models.QuerySet):
             output_field=models.TextField(),
         )
         parts: list[Expression] = [
-            # The stored text ends with the two braces of properties and feature.
-            Func(stored, Value(-2), function="LEFT", output_field=models.TextField()),
+            # The stored text lacks the two braces of properties and feature.
+            stored,
             Value(', "is_stale" : '),
             is_stale,
         ]
@@ -66,7 +66,10 @@ class ServiceFeature(models.Model):
         "providers.Location", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     location_name = models.CharField(max_length=255)
+    service_name = models.CharField(max_length=255)
     last_verified = models.DateField(null=True)
+    # Both texts end open, without the closing braces of properties and feature:
+    # ``with_text`` appends the properties that depend on the request and closes them.
     public = models.TextField(help_text=_("The feature as the public sees it."))
     internal = models.TextField(
         null=True,
@@ -83,6 +86,11 @@ class ServiceFeature(models.Model):
             models.Index(
                 fields=["service", "location_name", "service_at_location"],
                 name="servicefeature_page_order",
+            ),
+            # The order of exports (service name, service, offer).
+            models.Index(
+                fields=["service_name", "service", "service_at_location"],
+                name="servicefeature_export_order",
             ),
         ]
 

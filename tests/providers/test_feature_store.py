@@ -55,7 +55,7 @@ def test_a_new_service_at_a_location_is_stored_once_per_location(service):
     ServiceAtLocation.objects.create(service=service, location=second)
     stored = ServiceFeature.objects.filter(service=service)
     assert sorted(stored.values_list("location_name", flat=True)) == ["Haus A", "Haus B"]
-    feature = json.loads(stored.get(location=second).public)
+    feature = json.loads(stored.with_text().get(location=second).text)
     assert feature["properties"]["location"]["name"] == "Haus B"
 
 
@@ -260,7 +260,7 @@ def test_a_location_column_inside_the_feature_rebuilds_it(service):
     before = _stored_row_version(service)
     service.locations.update(name="Haus Z")
     assert _stored_row_version(service) != before
-    stored = json.loads(ServiceFeature.objects.get(service=service).public)
+    stored = json.loads(ServiceFeature.objects.with_text().get(service=service).text)
     assert stored["properties"]["location"]["name"] == "Haus Z"
 
 
