@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 import shapely
-from django.db import transaction
+from django.apps import apps
+from django.db import connection, transaction
 from django.test import override_settings
 
 from atlas.demo_contacts import load_demo_contacts
@@ -530,6 +531,7 @@ def steps(profile: Profile, *, addresses: bool = True) -> Iterator[tuple[str, Ca
     if addresses and profile.crosswalks:
         # Crosswalks are counted from the addresses: without them they would differ.
         yield "crosswalks", lambda: load_crosswalks(profile)
+    yield "statistics", analyze_written_tables
 
 
 @contextmanager
@@ -568,3 +570,22 @@ def load_profile(
         else:
             transaction.set_rollback(True)
     return report
+
+
+def analyze_written_tables() -> list[str]:
+    """Refresh the planner's statistics of every table of the atlas's apps.
+
+    A profile fills empty tables in one go; until autovacuum notices (if it runs at all),
+    PostgreSQL plans with the empty tables' estimates: on the Berlin demo the map's area
+    outlines with their service counts took 18–22 s instead of 0.8 s. ANALYZE is
+    transactional, so a dry run's statistics roll back with its rows.
+    """
+    tables = [
+        model._meta.db_table
+        for app in ("planning_areas", "providers")
+        for model in apps.get_app_config(app).get_models(include_auto_created=True)
+        if not model._meta.proxy and model._meta.managed
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    return [f"ANALYZE of {len(tables)} tables"]

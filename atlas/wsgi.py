@@ -15,3 +15,10 @@ if not settings.DEBUG and not staticfiles_storage.exists(staticfiles_storage.man
         f"The static files are not collected in {settings.STATIC_ROOT}: run "
         "`manage.py collectstatic --noinput` (with the same DJANGO_STATIC_ROOT) before starting."
     )
+
+# Load the analysis page's libraries now, while the worker boots, not on its first
+# /analyse/ request: mapclassify pulls in scikit-learn, scipy.stats and matplotlib (4–11 s
+# to import on a 2-core machine), 2SFCA needs scipy.spatial; that request's visitor would
+# wait for them. Only web processes import this module; commands and tests do not pay it.
+import mapclassify  # noqa: E402, F401
+import scipy.spatial  # noqa: E402, F401

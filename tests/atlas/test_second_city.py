@@ -55,6 +55,7 @@ def test_the_report_names_every_step_with_its_time(auenstadt):
         "categories and target groups",
         "addresses",
         "services angebote.csv",
+        "statistics",
     ]
     assert "Committed" in auenstadt
 

@@ -14,6 +14,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(scope="session", autouse=True)
+def analysis_libraries():
+    """What atlas/wsgi.py loads before a web worker's first request: live_server does not
+    go through that module, and the first /analyse/ would wait 4-11 s for the import."""
+    import mapclassify  # noqa: F401
+    import scipy.spatial  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def chromium():
     with sync_playwright() as playwright:
