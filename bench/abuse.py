@@ -217,7 +217,7 @@ def bench_throttle() -> None:
         paths = [
             "/api/v1/categories/",
             "/liste/?near=13.405,52.52&radius=500",
-            "/karte/punkte.json?q=kita",
+            "/karte/kacheln/10/550/335.json?q=kita",
         ]
         statuses: list[int] = []
         lock = threading.Lock()

@@ -1,6 +1,6 @@
 """The public site: map, list, service and area pages, and the map's data."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -13,7 +13,13 @@ urlpatterns = [
     path("angebote/<int:pk>/", views.service_detail, name="service_detail"),
     path("angebote/<int:pk>/popup/", views.service_popup, name="service_popup"),
     path("gebiete/<slug:layer_slug>/<area_code:code>/", views.area_detail, name="area_detail"),
-    path("karte/punkte.json", views.map_points, name="map_points"),
+    path("karte/anzahl.json", views.map_count, name="map_count"),
+    # At most 2 and 7 digits: larger numbers are no tile (404) and never reach int().
+    re_path(
+        r"^karte/kacheln/(?P<z>[0-9]{1,2})/(?P<x>[0-9]{1,7})/(?P<y>[0-9]{1,7})\.json$",
+        views.map_tile,
+        name="map_tile",
+    ),
     path("karte/gebiete/<slug:layer_slug>.json", views.area_outlines, name="area_outlines"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -30,6 +30,7 @@ from . import queries
 from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
+from .tiles import Tile, tile_json
 
 LIST_PAGE_SIZE = 25
 POINTS_CACHE_SECONDS = 60
@@ -67,12 +68,6 @@ def _active_area(value: str) -> Area | None:
     return Area.objects.select_related("layer").filter(pk=int(value)).first()
 
 
-def _points_url(request: HttpRequest) -> str:
-    """The points URL for the filters in this request (the map preloads it)."""
-    query = api_parameters(request.GET).urlencode()
-    return reverse("atlas:map_points") + (f"?{query}" if query else "")
-
-
 def _map_config(request: HttpRequest, *, embed: bool) -> dict:
     """Settings, reversed URLs and interface strings for the map's JavaScript."""
     categories = Category.objects.all()
@@ -83,8 +78,11 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
         "bounds": map_view().leaflet_bounds,
         "minZoom": settings.ATLAS_MAP_MIN_ZOOM,
         "urls": {
-            "points": reverse("atlas:map_points"),
-            "initialPoints": _points_url(request),
+            "count": reverse("atlas:map_count"),
+            # The tile URL with {z}, {x}, {y} in place of the numbers (reversed once).
+            "tile": reverse("atlas:map_tile", args=[0, 0, 0]).replace(
+                "/0/0/0.json", "/{z}/{x}/{y}.json"
+            ),
             "popup": reverse("atlas:service_popup", args=[0]),
             "outlines": reverse("atlas:area_outlines", args=["__layer__"]),
             "list": reverse("atlas:list"),
@@ -118,7 +116,6 @@ def _map_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
     context = {
         **_filter_context(request),
         "map_config": _map_config(request, embed=embed),
-        "points_url": _points_url(request),
         "embed": embed,
         "list_url": reverse("atlas:list"),
     }
@@ -266,27 +263,47 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
 
 
 @cache_control(max_age=POINTS_CACHE_SECONDS)
-def map_points(request: HttpRequest) -> HttpResponse:
-    """Compact marker data for the map: one array per service and location.
+def map_count(request: HttpRequest) -> HttpResponse:
+    """How many services the filters match (the map's status line; its markers are tiles)."""
+    return _cached_map_answer(
+        request,
+        "count",
+        lambda result: f'{{"count": {int(queries.map_count(result.services, result.locations))}}}',
+    )
 
-    Answers are cached per filter set and data version (any change to services, locations
-    or their links gives a new version) for POINTS_CACHE_SECONDS, which also bounds how
-    stale ``open_now`` can be.
+
+def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
+    """A map answer for the request's filters, cached per filter set and data version (any
+    change to services, locations or their links gives a new version) for
+    POINTS_CACHE_SECONDS, which also bounds how stale ``open_now`` can be.
+
+    ``build(result)`` makes the JSON text from the filtered services; bad filters are 400.
     """
     query = api_parameters(request.GET).urlencode()
-    key = (
-        "atlas:points:" + hashlib.sha256(f"{queries.points_version()}?{query}".encode()).hexdigest()
-    )
+    version = queries.points_version()
+    key = f"atlas:{kind}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
     body = cache.get(key)
     if body is None:
         result = filter_services(request.GET)
         if not result.is_valid:
             return JsonResponse({"errors": result.errors}, status=400)
-        count, points = queries.map_points_json(result.services, result.locations)
-        # The points are JSON text from PostgreSQL; only an integer is added around them.
-        body = f'{{"count": {int(count)}, "points": {points}}}'
+        body = build(result)
         cache.set(key, body, POINTS_CACHE_SECONDS)
     return HttpResponse(body, content_type="application/json")
+
+
+@cache_control(max_age=POINTS_CACHE_SECONDS)
+def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
+    """Clusters and single markers of one map tile for the request's filters
+    (``atlas.site.tiles``). A tile that does not exist is 404."""
+    tile = Tile.checked(int(z), int(x), int(y))
+    if tile is None:
+        raise Http404(_("No such map tile."))
+    return _cached_map_answer(
+        request,
+        f"tile:{tile.z}/{tile.x}/{tile.y}",
+        lambda result: tile_json(tile, result.services, result.locations),
+    )
 
 
 @cache_control(max_age=3600)

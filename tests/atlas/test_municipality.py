@@ -92,7 +92,8 @@ def test_pages_and_api_answers_never_say_berlin(musterstadt, client, caseworker)
         "/api/v1/locations/",
         "/api/v1/layers/",
         "/api/v1/areas/?point=8.42,48.97",
-        "/karte/punkte.json",
+        "/karte/anzahl.json",
+        "/karte/kacheln/10/550/335.json",
     ]
     for url in urls:
         response = client.get(url)

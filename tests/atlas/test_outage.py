@@ -35,7 +35,15 @@ def visitor(language: str) -> Client:
     return Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE=language)
 
 
-@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/layers/", "/karte/punkte.json"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/services/",
+        "/api/v1/layers/",
+        "/karte/anzahl.json",
+        "/karte/kacheln/10/550/335.json",
+    ],
+)
 def test_api_answers_503_json_while_the_database_is_down(database_down, url):
     response = visitor("de").get(url)
     assert response.status_code == 503

@@ -63,7 +63,8 @@ def test_map_page_passes_tile_settings_and_urls_through_json_script(client, sett
         ).group(1)
     )
     assert config["tiles"]["url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
-    assert config["urls"]["points"] == reverse("atlas:map_points")
+    assert config["urls"]["count"] == reverse("atlas:map_count")
+    assert config["urls"]["tile"] == "/karte/kacheln/{z}/{x}/{y}.json"
     assert {c["slug"] for c in config["categories"]} == {"familie", "familienzentrum"}
     assert 'href="/liste/"' in response.content.decode()
     assert ">Liste</a>" in response.content.decode()
@@ -78,36 +79,35 @@ def test_only_the_embed_view_may_be_framed(client):
     assert 'class="site-header"' not in embedded.content.decode()
 
 
-def test_map_points_cover_published_services_only(client, centre, family):
+def test_map_count_covers_published_services_only(client, centre, family):
     ServiceFactory(status=Service.Status.DRAFT, locations=[LocationFactory()], categories=[family])
     ServiceFactory(valid_until="2000-01-01", locations=[LocationFactory()])
-    response = client.get(reverse("atlas:map_points"))
-    data = response.json()
-    assert data["count"] == 1
-    [[pk, lat, lng, category, name]] = data["points"]
-    assert (pk, lat, lng, name) == (centre.pk, 52.52, 13.4, "Familienzentrum am Park")
-    # The marker takes the colour of the most specific category.
-    assert category == centre.categories.get(slug="familienzentrum").pk
+    ServiceFactory(name="Ohne Standort", categories=[family])  # no marker, so not counted
+    assert client.get(reverse("atlas:map_count")).json() == {"count": 1}
 
 
-def test_map_points_apply_the_api_filters(client, centre, family):
+def test_map_count_applies_the_api_filters(client, centre, family):
     youth = CategoryFactory(slug="jugend")
     ServiceFactory(name="Jugendclub", locations=[LocationFactory()], categories=[youth])
-    assert client.get(reverse("atlas:map_points") + "?category=jugend").json()["count"] == 1
-    both = client.get(reverse("atlas:map_points") + "?category=jugend&category=familie")
+    assert client.get(reverse("atlas:map_count") + "?category=jugend").json()["count"] == 1
+    both = client.get(reverse("atlas:map_count") + "?category=jugend&category=familie")
     assert both.json()["count"] == 2
-    searched = client.get(reverse("atlas:map_points") + "?q=Familienzentrum")
-    assert [p[0] for p in searched.json()["points"]] == [centre.pk]
+    assert client.get(reverse("atlas:map_count") + "?q=Familienzentrum").json()["count"] == 1
 
 
-def test_map_points_show_only_the_locations_that_matched(client, family):
-    near = LocationFactory(point=Point(13.40, 52.52))
-    far = LocationFactory(point=Point(13.10, 52.40))
-    service = ServiceFactory(locations=[near, far], categories=[family])
-    all_points = client.get(reverse("atlas:map_points")).json()
-    assert len(all_points["points"]) == 2 and all_points["count"] == 1
-    nearby = client.get(reverse("atlas:map_points") + "?near=13.40,52.52&radius=500").json()
-    assert [(p[0], p[2]) for p in nearby["points"]] == [(service.pk, 13.4)]
+def test_map_count_counts_a_service_at_two_matching_locations_once(client, family):
+    ServiceFactory(
+        locations=[
+            LocationFactory(point=Point(13.40, 52.52)),
+            LocationFactory(point=Point(13.1, 52.4)),
+        ],
+        categories=[family],
+    )
+    assert client.get(reverse("atlas:map_count")).json()["count"] == 1
+    nearby = client.get(reverse("atlas:map_count") + "?near=13.10,52.40&radius=500")
+    assert nearby.json()["count"] == 1
+    nowhere = client.get(reverse("atlas:map_count") + "?near=13.70,52.40&radius=500")
+    assert nowhere.json()["count"] == 0
 
 
 @pytest.mark.parametrize(
@@ -121,9 +121,9 @@ def test_map_points_show_only_the_locations_that_matched(client, family):
     ],
 )
 def test_bad_filters_answer_400_naming_the_parameter(client, query, parameter):
-    points = client.get(reverse("atlas:map_points") + f"?{query}")
-    assert points.status_code == 400
-    assert parameter in points.json()["errors"]
+    count = client.get(reverse("atlas:map_count") + f"?{query}")
+    assert count.status_code == 400
+    assert parameter in count.json()["errors"]
     page = client.get(reverse("atlas:list") + f"?{query}", HTTP_ACCEPT_LANGUAGE="de")
     assert page.status_code == 400
     assert f"<strong>{parameter}</strong>" in page.content.decode()
@@ -248,10 +248,10 @@ def test_report_link_appears_only_where_the_report_form_exists(client, centre):
         assert f'href="{url}"' in html
 
 
-def test_map_points_reflect_a_new_service_at_once_despite_the_cache(client, centre, family):
-    assert client.get(reverse("atlas:map_points")).json()["count"] == 1
+def test_map_count_reflects_a_new_service_at_once_despite_the_cache(client, centre, family):
+    assert client.get(reverse("atlas:map_count")).json()["count"] == 1
     ServiceFactory(locations=[LocationFactory()], categories=[family])
-    assert client.get(reverse("atlas:map_points")).json()["count"] == 2
+    assert client.get(reverse("atlas:map_count")).json()["count"] == 2
     centre.status = Service.Status.ARCHIVED
     centre.save()
-    assert client.get(reverse("atlas:map_points")).json()["count"] == 1
+    assert client.get(reverse("atlas:map_count")).json()["count"] == 1

@@ -163,3 +163,72 @@ def test_near_me_uses_the_browsers_location_and_radius(make_context, site):
     page.get_by_label("Umkreis").select_option("2000")
     page.wait_for_function("document.body.dataset.markers === '3'")
     expect(page).to_have_url(re.compile(r"radius=2000"))
+
+
+def map_zoom(page) -> int:
+    return int(page.evaluate("location.hash").split("/")[0].lstrip("#"))
+
+
+def test_city_zoom_shows_server_clusters_named_for_screen_readers(page, site):
+    page.goto("/#11/52.50000/13.35000")
+    wait_for_markers(page)
+    clusters = page.get_by_role("button", name=re.compile(r"^\d+ Angebote hier, hineinzoomen$"))
+    expect(clusters.first).to_be_visible()
+    named = [
+        int(re.match(r"\d+", clusters.nth(i).inner_text(timeout=1000)).group())
+        for i in range(clusters.count())
+    ]
+    assert sum(named) + page.locator(".service-marker").count() == len(site.services)
+    # Coloured by category: a ring mixing Familie (red) and Jugend (blue) or a single colour.
+    ring = page.locator(".cluster-ring").first.evaluate("e => e.style.background")
+    assert "conic-gradient" in ring and ("227, 26, 28" in ring or "31, 120, 180" in ring)
+
+
+def test_street_zoom_shows_single_markers_only(page, site):
+    page.goto("/#17/52.55000/13.47000")
+    wait_for_markers(page)
+    expect(page.get_by_role("button", name="Jugendclub 2")).to_be_visible()
+    expect(page.locator(".cluster")).to_have_count(0)
+    # The status still counts every service the filters match, not only those in view.
+    expect(page.locator("#map-status")).to_contain_text(str(len(site.services)))
+
+
+def test_enter_on_a_cluster_zooms_in_until_single_markers(page, site):
+    page.goto("/#11/52.55000/13.48000")
+    wait_for_markers(page)
+    clusters = page.get_by_role("button", name=re.compile(r"^\d+ Angebote hier, hineinzoomen$"))
+    expect(clusters.first).to_be_visible()
+    for _ in range(6):  # each Enter zooms at least one level, into the cluster's bounds
+        if clusters.count() == 0:
+            break
+        before = map_zoom(page)
+        clusters.first.focus()
+        expect(clusters.first).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"Number(location.hash.split('/')[0].slice(1)) > {before}")
+        expect(page.locator("#map")).to_have_attribute("data-tiles", "drawn")
+    markers = page.locator(".service-marker[role=button]")
+    expect(markers.first).to_be_visible()
+    markers.first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".leaflet-popup .popup-link")).to_be_focused()
+
+
+def test_filters_apply_to_tiles_at_street_and_city_zoom(page, site):
+    page.goto("/?category=jugend#15/52.50000/13.30000")
+    wait_for_markers(page)
+    # The café (Familie) lies in view, but the filter leaves only youth clubs, none here.
+    expect(page.get_by_role("button", name="Elterncafé Sonnenschein")).to_have_count(0)
+    expect(page.locator("#map-status")).to_contain_text("4")
+    page.get_by_label("Jugend", exact=True).uncheck()
+    expect(page.get_by_role("button", name="Elterncafé Sonnenschein")).to_be_visible()
+    page.goto("/?category=jugend#10/52.50000/13.35000")
+    wait_for_markers(page)
+    assert shown_service_count(page) == 4
+
+
+def test_street_zoom_has_no_serious_accessibility_violations(page, site):
+    page.goto("/#17/52.55000/13.47000")
+    wait_for_markers(page)
+    expect(page.locator(".service-marker").first).to_be_visible()
+    assert axe_violations(page) == []

@@ -56,7 +56,8 @@ def test_api_csv_export_answers_a_search_without_word_characters(client, data, q
         "/api/v1/layers/bezirke/areas/%00/",
         "/api/v1/services/?area=bezirke:%00",
         "/liste/?area=bezirke:%00",
-        "/karte/punkte.json?area=bezirke:%00",
+        "/karte/anzahl.json?area=bezirke:%00",
+        "/karte/kacheln/10/550/335.json?area=bezirke:%00",
     ],
 )
 def test_a_nul_byte_in_an_area_code_is_a_client_error(client, data, url):

@@ -80,7 +80,7 @@ FILTER_PARAMETERS = [
     "page",
     "areas",
 ]
-FILTER_PAGES = ["/", "/embed/", "/liste/", "/karte/punkte.json"]
+FILTER_PAGES = ["/", "/embed/", "/liste/", "/karte/anzahl.json", "/karte/kacheln/10/550/335.json"]
 ANALYSIS_PARAMETERS = ["layer", "measure", "category", "indicator", "scheme", "sort", "order"]
 
 

@@ -36,7 +36,13 @@ def _spoofed(i: int) -> dict:
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/services/", "/liste/", "/karte/punkte.json", "/", "/api/v1/areas/?point=13.4,52.5"],
+    [
+        "/api/v1/services/",
+        "/liste/",
+        "/karte/kacheln/10/550/335.json",
+        "/",
+        "/api/v1/areas/?point=13.4,52.5",
+    ],
 )
 def test_a_spoofed_forwarded_for_gets_no_fresh_quota(client, low_limit, path):
     statuses = [client.get(path, **_spoofed(i)).status_code for i in range(LIMIT + 2)]

@@ -3,7 +3,7 @@
 import { createAreaLayer } from "./areas.js";
 import { setUpDrawer } from "./drawer.js";
 import { setUpLocate } from "./locate.js";
-import { bindPopups, buildMarkers, createClusterLayer, fetchPoints } from "./markers.js";
+import { bindPopups, createServiceMarkers, fetchCount } from "./markers.js";
 import { formParams, readView, writeUrl } from "./url-state.js";
 
 const config = JSON.parse(document.getElementById("map-config").textContent);
@@ -20,9 +20,6 @@ map.attributionControl.addAttribution(config.dataAttribution);
 const view = readView(window.location.hash);
 if (view) map.setView([view.lat, view.lng], view.zoom);
 else map.fitBounds(config.bounds);
-
-const clusters = createClusterLayer(categoriesById, messages).addTo(map);
-bindPopups(clusters, config.urls.popup, messages);
 
 const drawer = setUpDrawer(
   document.getElementById("drawer"),
@@ -65,8 +62,28 @@ function linkLists() {
 }
 
 let controller = null;
-// The first request is the one the page preloads (same URL, built by the server).
-let pointsUrl = config.urls.initialPoints;
+let total = null;
+
+function showStatus() {
+  document.body.classList.remove("is-loading");
+  document.body.dataset.markers = String(total);
+  performance.mark("atlas:markers-drawn");
+  status.textContent =
+    total === 0
+      ? messages.countNone
+      : total === 1
+        ? messages.countOne
+        : messages.count.replace("%(count)s", total.toLocaleString(document.documentElement.lang));
+}
+
+const markers = createServiceMarkers(map, config, categoriesById, messages, {
+  onFirst: () => performance.mark("atlas:first-markers"),
+  onFailed: () => {
+    status.textContent = messages.loadFailed;
+    document.body.classList.remove("is-loading");
+  },
+});
+bindPopups(markers.group, config.urls.popup, messages);
 
 async function apply() {
   writeUrl(stateParams(), map);
@@ -75,35 +92,21 @@ async function apply() {
   controller = new AbortController();
   status.textContent = messages.loading;
   document.body.classList.add("is-loading");
-  let data;
+  delete document.body.dataset.markers;
+  const query = filterParams().toString();
+  const count = fetchCount(`${config.urls.count}${query ? `?${query}` : ""}`, controller.signal);
+  const signal = controller.signal;
   try {
-    const url = pointsUrl || `${config.urls.points}?${filterParams()}`;
-    pointsUrl = null;
-    data = await fetchPoints(url, controller.signal);
+    // The tiles in view and the number of services the filters match, side by side.
+    const [, found] = await Promise.all([markers.show(query), count]);
+    total = found;
   } catch (error) {
-    if (error.name === "AbortError") return;
+    if (error.name === "AbortError" || signal.aborted) return;
     status.textContent = messages.loadFailed;
     document.body.classList.remove("is-loading");
     return;
   }
-  performance.mark("atlas:points-received");
-  clusters.clearLayers();
-  const markers = buildMarkers(data.points, categoriesById);
-  performance.mark("atlas:markers-built");
-  clusters.options.chunkProgress = (done, total) => {
-    if (done === total) {
-      document.body.classList.remove("is-loading");
-      document.body.dataset.markers = String(data.count);
-      performance.mark("atlas:markers-drawn");
-      status.textContent =
-        data.count === 0
-          ? messages.countNone
-          : data.count === 1
-            ? messages.countOne
-            : messages.count.replace("%(count)s", data.count.toLocaleString(document.documentElement.lang));
-    }
-  };
-  clusters.addLayers(markers);
+  if (!signal.aborted) showStatus();
 }
 
 form.addEventListener("submit", (event) => {

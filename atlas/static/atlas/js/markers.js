@@ -1,56 +1,32 @@
-// Service markers: compact points from the server, clustered by Leaflet.markercluster,
-// each marker and cluster coloured by category.
+// Service markers per map tile: the server clusters them per web-mercator tile
+// (/karte/kacheln/z/x/y.json, atlas/site/tiles.py), so the browser fetches and draws only the
+// clusters and single markers of the tiles in view, however many services there are.
+// Clusters and markers are Leaflet markers (DOM elements): focusable, named for screen
+// readers, Enter zooms into a cluster or opens a marker's popup.
 
 import { element, textElement } from "./safe-content.js";
 
 const FALLBACK_COLOUR = "#5f6b7a";
+// Tiles are asked for one zoom level above the map's and drawn 512 px wide: a quarter of
+// the requests of 256-px tiles, with the server's cells still 64 px on screen.
+const TILE_SIZE = 512;
+// Tiles kept in memory, so panning back draws at once without a request.
+const CACHE_LIMIT = 400;
 
-export function createClusterLayer(categoriesById, messages) {
-  return L.markerClusterGroup({
-    chunkedLoading: true,
-    chunkInterval: 100,
-    chunkDelay: 10,
-    showCoverageOnHover: false,
-    spiderfyOnMaxZoom: true,
-    removeOutsideVisibleBounds: true,
-    iconCreateFunction: (cluster) => clusterIcon(cluster, categoriesById, messages),
-  });
-}
-
-// Markers per category below a cluster, kept on the cluster while its size is unchanged, so
-// an icon costs as much as its sub-clusters, not as its (up to tens of thousands) markers.
-function categoryShares(cluster) {
-  if (cluster._atlasShares && cluster._atlasSharesCount === cluster._childCount) {
-    return cluster._atlasShares;
-  }
-  const shares = new Map();
-  for (const marker of cluster._markers) {
-    const id = marker.options.categoryId;
-    shares.set(id, (shares.get(id) || 0) + 1);
-  }
-  for (const child of cluster._childClusters) {
-    for (const [id, n] of categoryShares(child)) shares.set(id, (shares.get(id) || 0) + n);
-  }
-  cluster._atlasShares = shares;
-  cluster._atlasSharesCount = cluster._childCount;
-  return shares;
-}
-
-function clusterIcon(cluster, categoriesById, messages) {
-  const count = cluster.getChildCount();
-  const shares = categoryShares(cluster);
+function clusterIcon(count, shares, categoriesById, messages) {
   let start = 0;
   const stops = [];
-  for (const [id, n] of [...shares.entries()].sort((a, b) => b[1] - a[1])) {
+  for (const [id, n] of shares) {
     const colour = categoriesById.get(id)?.colour || FALLBACK_COLOUR;
     const end = start + (n / count) * 360;
     stops.push(`${colour} ${start.toFixed(1)}deg ${end.toFixed(1)}deg`);
     start = end;
   }
   const size = count < 10 ? 34 : count < 100 ? 40 : count < 1000 ? 46 : 52;
-  const label = messages.cluster.replace("%(count)s", count);
+  const shown = count.toLocaleString(document.documentElement.lang);
+  const label = messages.cluster.replace("%(count)s", shown);
   // Styles are set through the DOM, not as style attributes in HTML, which the CSP refuses.
-  const countElement = textElement("span", count, "cluster-count");
+  const countElement = textElement("span", shown, "cluster-count");
   countElement.setAttribute("aria-hidden", "true");
   const ring = element("span", [countElement, textElement("span", label, "visually-hidden")], {
     class: "cluster-ring",
@@ -58,8 +34,6 @@ function clusterIcon(cluster, categoriesById, messages) {
   ring.style.background = `conic-gradient(${stops.join(", ")})`;
   return L.divIcon({ className: "cluster", iconSize: L.point(size, size), html: ring });
 }
-
-const iconCache = new Map();
 
 // A divIcon whose dot gets its colour through the DOM (a fresh element per marker: one DOM
 // node cannot sit in several markers).
@@ -72,6 +46,8 @@ const ServiceIcon = L.DivIcon.extend({
   },
 });
 
+const iconCache = new Map();
+
 function serviceIcon(colour) {
   if (!iconCache.has(colour)) {
     iconCache.set(colour, new ServiceIcon({ className: "service-marker", iconSize: L.point(22, 22), colour }));
@@ -79,46 +55,171 @@ function serviceIcon(colour) {
   return iconCache.get(colour);
 }
 
-export function buildMarkers(points, categoriesById) {
-  const markers = new Array(points.length);
-  for (let i = 0; i < points.length; i++) {
-    const [id, lat, lng, categoryId, name] = points[i];
-    const colour = categoriesById.get(categoryId)?.colour || FALLBACK_COLOUR;
-    markers[i] = L.marker([lat, lng], {
-      icon: serviceIcon(colour),
-      title: name,
-      keyboard: true,
-      serviceId: id,
-      categoryId,
-    });
+function tileLayer(data, categoriesById, messages) {
+  const layers = [];
+  for (const [lat, lng, count, [south, west, north, east], shares] of data.clusters) {
+    layers.push(
+      L.marker([lat, lng], {
+        icon: clusterIcon(count, shares, categoriesById, messages),
+        keyboard: true,
+        clusterBounds: L.latLngBounds([south, west], [north, east]),
+        count,
+      }),
+    );
   }
-  return markers;
+  for (const [id, lat, lng, categoryId, name] of data.markers) {
+    const colour = categoriesById.get(categoryId)?.colour || FALLBACK_COLOUR;
+    layers.push(L.marker([lat, lng], { icon: serviceIcon(colour), title: name, keyboard: true, serviceId: id }));
+  }
+  return L.featureGroup(layers);
 }
 
-export async function fetchPoints(url, signal) {
-  const response = await fetch(url, {
-    signal,
-    headers: { Accept: "application/json" },
-  });
-  if (!response.ok) throw new Error(`points: HTTP ${response.status}`);
-  return response.json();
+function tileCount(data) {
+  let n = data.markers.length;
+  for (const cluster of data.clusters) n += cluster[2];
+  return n;
+}
+
+// The layer of service markers. `show(query)` draws the filtered services (query: the
+// filters as URLSearchParams text); the tiles in view follow the map as it moves.
+// `onDrawn({ shown })` is called once every tile of the view is drawn.
+export function createServiceMarkers(map, config, categoriesById, messages, { onFirst, onDrawn, onFailed }) {
+  const group = L.featureGroup().addTo(map);
+  const drawn = new Map(); // tile key -> layer on the map
+  const cache = new Map(); // URL -> tile data (insertion order: oldest first)
+  let query = null;
+  let controller = null;
+  let generation = 0;
+
+  function tileUrl(z, x, y) {
+    const path = config.urls.tile.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+    return query ? `${path}?${query}` : path;
+  }
+
+  async function fetchTile(url, signal) {
+    if (cache.has(url)) return cache.get(url);
+    const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`tile: HTTP ${response.status}`);
+    const data = await response.json();
+    cache.set(url, data);
+    if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value);
+    return data;
+  }
+
+  function tilesInView() {
+    const z = Math.max(Math.round(map.getZoom()) - 1, 0);
+    const bounds = map.getPixelBounds();
+    const last = 2 ** z - 1;
+    const clamp = (n) => Math.min(Math.max(n, 0), last);
+    const tiles = [];
+    for (let x = clamp(Math.floor(bounds.min.x / TILE_SIZE)); x <= clamp(Math.floor(bounds.max.x / TILE_SIZE)); x++) {
+      for (let y = clamp(Math.floor(bounds.min.y / TILE_SIZE)); y <= clamp(Math.floor(bounds.max.y / TILE_SIZE)); y++) {
+        tiles.push({ z, x, y, key: `${z}/${x}/${y}` });
+      }
+    }
+    return tiles;
+  }
+
+  async function update() {
+    if (query === null) return;
+    const current = ++generation;
+    // Tests and the benchmark wait for "drawn": every tile of the view is on the map.
+    map.getContainer().dataset.tiles = "loading";
+    controller?.abort();
+    controller = new AbortController();
+    const signal = controller.signal;
+    const tiles = tilesInView();
+    const wanted = new Set(tiles.map((t) => t.key));
+    let shown = 0;
+    let first = drawn.size > 0;
+    const draw = (tile, data) => {
+      if (current !== generation) return;
+      shown += tileCount(data);
+      if (drawn.has(tile.key)) return;
+      // Another zoom level's clusters would overlap these: they go with the first new tile.
+      for (const [key, layer] of drawn) {
+        if (!key.startsWith(`${tile.z}/`)) {
+          group.removeLayer(layer);
+          drawn.delete(key);
+        }
+      }
+      const layer = tileLayer(data, categoriesById, messages);
+      drawn.set(tile.key, layer);
+      group.addLayer(layer);
+      if (!first) {
+        first = true;
+        onFirst?.();
+      }
+    };
+    const loads = tiles.map((tile) =>
+      fetchTile(tileUrl(tile.z, tile.x, tile.y), signal).then((data) => draw(tile, data)),
+    );
+    try {
+      await Promise.all(loads);
+    } catch (error) {
+      if (error.name !== "AbortError" && current === generation) onFailed?.(error);
+      return;
+    }
+    if (current !== generation) return;
+    // Tiles that left the view (or another zoom level's) go only now, so the map is never
+    // empty while the new ones load.
+    for (const [key, layer] of drawn) {
+      if (!wanted.has(key)) {
+        group.removeLayer(layer);
+        drawn.delete(key);
+      }
+    }
+    map.getContainer().dataset.tiles = "drawn";
+    onDrawn?.({ shown });
+  }
+
+  map.on("moveend", update);
+
+  return {
+    group,
+    show(newQuery) {
+      if (newQuery !== query) {
+        query = newQuery;
+        group.clearLayers();
+        drawn.clear();
+      }
+      return update();
+    },
+  };
+}
+
+export async function fetchCount(url, signal) {
+  const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`count: HTTP ${response.status}`);
+  return (await response.json()).count;
 }
 
 function isEnter(event) {
   return event.originalEvent?.key === "Enter" || event.originalEvent?.keyCode === 13;
 }
 
+function zoomInto(map, cluster) {
+  // The cluster's services lie in its bounds: show them, at least one level closer.
+  const bounds = cluster.options.clusterBounds;
+  const target = Math.max(map.getBoundsZoom(bounds.pad(0.2)), map.getZoom() + 1);
+  map.setView(bounds.getCenter(), Math.min(target, map.getMaxZoom()));
+}
+
 export function bindPopups(layer, popupUrl, messages) {
   // Markers and clusters are buttons: Enter opens a popup or zooms into a cluster.
   layer.on("keypress", (event) => {
-    if (isEnter(event)) openPopup(event);
-  });
-  layer.on("click", (event) => openPopup(event));
-  layer.on("clusterkeypress", (event) => {
     if (!isEnter(event)) return;
-    const map = layer._map;
-    event.layer.zoomToBounds({ padding: [24, 24] });
-    map?.once("moveend", () => map.getContainer().focus({ preventScroll: true }));
+    if (event.layer.options.clusterBounds) {
+      const map = layer._map;
+      zoomInto(map, event.layer);
+      map.once("moveend", () => map.getContainer().focus({ preventScroll: true }));
+    } else {
+      openPopup(event);
+    }
+  });
+  layer.on("click", (event) => {
+    if (event.layer.options.clusterBounds) zoomInto(layer._map, event.layer);
+    else openPopup(event);
   });
 
   async function openPopup(event) {

@@ -1,0 +1,201 @@
+"""The map's tiles (``/karte/kacheln/z/x/y.json``): clusters and single markers per tile,
+checked against a hand-made set of services whose right answers are written here."""
+
+import math
+
+import pytest
+from django.contrib.gis.geos import Point
+from django.urls import reverse
+
+from atlas.site.tiles import SINGLE_MARKER_ZOOM
+from providers.models import Service
+from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+# The fixture's tile: zoom 12 over Berlin-Mitte; cells are 32 px of the tile (64 on screen).
+Z, X, Y = 12, 2200, 1343
+
+
+def lnglat(px: float, py: float, z: int = Z, x: int = X, y: int = Y) -> Point:
+    """The point at pixel (px, py) of tile z/x/y (inverse web mercator)."""
+    n = 2**z
+    lng = (x + px / 256) / n * 360 - 180
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + py / 256) / n))))
+    return Point(lng, lat)
+
+
+def tile(z=Z, x=X, y=Y, query=""):
+    return reverse("atlas:map_tile", args=[z, x, y]) + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+def places():
+    family = CategoryFactory(slug="familie", name="Familie")
+    kita = CategoryFactory(slug="kita", name="Kita", parent=family)
+    youth = CategoryFactory(slug="jugend", name="Jugend")
+
+    def service(name, px, py, categories, **kwargs):
+        location = LocationFactory(point=lnglat(px, py))
+        return ServiceFactory(name=name, locations=[location], categories=categories, **kwargs)
+
+    made = {
+        # Cell (0, 0): three services, one cluster.
+        "a": service("Kita A", 10, 10, [family, kita]),
+        "b": service("Kita B", 20, 20, [kita]),
+        "c": service("Jugendclub C", 25, 28, [youth]),
+        # Cell (3, 3): alone, so a single marker.
+        "d": service("Jugendclub D", 100, 100, [youth]),
+        # Cell (6, 0): two, one cluster.
+        "e": service("Kita E", 200, 10, [kita]),
+        "f": service("Familienhaus F", 210, 20, [family], is_free=False),
+        # The next tile to the east, exactly on the shared edge: it belongs there.
+        "g": service("Kita G", 256, 100, [kita]),
+        # Not published, or no longer valid: never on the map.
+        "draft": service("Entwurf", 12, 12, [kita], status=Service.Status.DRAFT),
+        "old": service("Abgelaufen", 14, 14, [kita], valid_until="2000-01-01"),
+    }
+    made["categories"] = {"familie": family, "kita": kita, "jugend": youth}
+    return made
+
+
+def test_tile_clusters_cells_of_several_markers_and_sends_lone_markers_alone(client, places):
+    response = client.get(tile())
+    assert response.status_code == 200
+    data = response.json()
+    kita, youth, family = (places["categories"][s].pk for s in ("kita", "jugend", "familie"))
+    first, second = data["clusters"]
+    assert first[2] == 3
+    # Colours by each service's most specific category: A counts as Kita, not Familie.
+    assert first[4] == [[kita, 2], [youth, 1]]
+    south, west, north, east = first[3]
+    a, c = places["a"].locations.get().point, places["c"].locations.get().point
+    assert (west, north) == (round(a.x, 6), round(a.y, 6))
+    assert (east, south) == (round(c.x, 6), round(c.y, 6))
+    assert south <= first[0] <= north and west <= first[1] <= east
+    assert second[2] == 2
+    assert sorted(second[4]) == sorted([[kita, 1], [family, 1]])
+    [[pk, lat, lng, category, name]] = data["markers"]
+    d = places["d"].locations.get().point
+    assert (pk, lat, lng, category, name) == (
+        places["d"].pk,
+        round(d.y, 6),
+        round(d.x, 6),
+        youth,
+        "Jugendclub D",
+    )
+
+
+def test_a_point_on_a_tile_edge_belongs_to_the_eastern_tile_only(client, places):
+    west = client.get(tile()).json()
+    east = client.get(tile(x=X + 1)).json()
+    assert places["g"].pk not in [m[0] for m in west["markers"]]
+    assert [m[0] for m in east["markers"]] == [places["g"].pk]
+    assert east["clusters"] == []
+
+
+# Pixels (at the fixture's zoom, from its tile's corner) of every fixture point.
+PIXELS = [(10, 10), (20, 20), (25, 28), (100, 100), (200, 10), (210, 20), (256, 100), (12, 12)]
+
+
+def shown(client, z: int, query: str = "") -> int:
+    """Markers (clusters counted) on the tiles of zoom z that hold a fixture point. A point
+    put on a wrong tile would make the sum too small or, on two tiles, too large."""
+    scale = 2 ** (z - Z)
+    tiles = {
+        (math.floor((X + px / 256) * scale), math.floor((Y + py / 256) * scale))
+        for px, py in PIXELS
+    }
+    total = 0
+    for x, y in tiles:
+        data = client.get(tile(z, x, y, query)).json()
+        total += sum(c[2] for c in data["clusters"]) + len(data["markers"])
+    return total
+
+
+@pytest.mark.parametrize("z", [9, 11, 12, 14, 17, SINGLE_MARKER_ZOOM, 19])
+def test_counts_of_all_tiles_add_up_to_the_filtered_total_at_every_zoom(client, places, z):
+    assert shown(client, z) == 7
+    assert shown(client, z, "category=jugend") == 2
+    assert shown(client, z, "category=familie") == 5  # Kitas are Familie too
+    assert shown(client, z, "free=false") == 1
+    assert shown(client, z, "q=Jugendclub") == 2
+
+
+def test_street_zoom_sends_every_marker_alone(client, places):
+    # Kita A and B share a cell of zoom 12; at street zoom they are single markers.
+    z = SINGLE_MARKER_ZOOM
+    scale = 2 ** (z - Z)
+    a = places["a"].locations.get().point
+    x = math.floor((X + 10 / 256) * scale)
+    y = math.floor((Y + 10 / 256) * scale)
+    data = client.get(tile(z, x, y)).json()
+    assert data["clusters"] == []
+    assert [m[0] for m in data["markers"]] == [places["a"].pk]
+    assert data["markers"][0][1:3] == [round(a.y, 6), round(a.x, 6)]
+
+
+def test_location_filters_show_only_the_locations_that_matched(client, places):
+    # A second location of D far out west: with near= only the one near the centre shows.
+    d = places["d"]
+    d.locations.add(LocationFactory(point=lnglat(100, 200)))
+    near = places["d"].locations.order_by("pk").first().point
+    everything = client.get(tile()).json()
+    assert sum(c[2] for c in everything["clusters"]) + len(everything["markers"]) == 7
+    data = client.get(tile(query=f"near={near.x:.6f},{near.y:.6f}&radius=500")).json()
+    assert data["clusters"] == []
+    assert [m[0] for m in data["markers"]] == [d.pk]
+
+
+def test_tile_reflects_a_new_service_at_once_despite_the_cache(client, places):
+    assert len(client.get(tile()).json()["markers"]) == 1
+    ServiceFactory(name="Neu", locations=[LocationFactory(point=lnglat(150, 150))], categories=[])
+    data = client.get(tile()).json()
+    assert [m[4] for m in data["markers"]] == ["Jugendclub D", "Neu"]
+    assert data["markers"][1][3] is None  # no category: the fallback colour
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/karte/kacheln/20/0/0.json",  # beyond the highest zoom
+        "/karte/kacheln/99/0/0.json",
+        "/karte/kacheln/2/4/0.json",  # x off the world
+        "/karte/kacheln/2/0/4.json",  # y off the world
+        "/karte/kacheln/0/1/0.json",
+        "/karte/kacheln/12/-1/0.json",
+        "/karte/kacheln/12/99999999999999999999999/0.json",  # huge
+        "/karte/kacheln/12/" + "9" * 5000 + "/0.json",
+        "/karte/kacheln/12/1%00/0.json",  # NUL byte
+        "/karte/kacheln/12/1.5/0.json",
+        "/karte/kacheln/12/1/0.png",
+    ],
+)
+def test_tiles_that_do_not_exist_are_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("category=%00", "category"),
+        ("q=a%00b", "q"),
+        ("age=99999999999999999999", "age"),
+        ("near=1e308,1e308", "near"),
+        ("category=no-such-category", "category"),
+        ("area=bezirke:%00", "area"),
+    ],
+)
+def test_hostile_filters_on_a_tile_answer_400_naming_the_parameter(
+    client, places, query, parameter
+):
+    response = client.get(tile(query=query))
+    assert response.status_code == 400
+    assert parameter in response.json()["errors"]
+
+
+def test_the_world_tile_and_the_highest_zoom_answer(client, places):
+    world = client.get(tile(0, 0, 0)).json()
+    assert [c[2] for c in world["clusters"]] == [7]
+    assert world["markers"] == []
+    assert client.get(tile(19, 0, 0)).json() == {"clusters": [], "markers": []}
