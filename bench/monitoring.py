@@ -37,7 +37,7 @@ django.setup()
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from atlas.monitoring.accessibility import accessibility  # noqa: E402
-from atlas.monitoring.coverage import _supply_sql, coverage  # noqa: E402
+from atlas.monitoring.coverage import _supply_sql, coverage, coverage_by_category  # noqa: E402
 from planning_areas.models import Layer  # noqa: E402
 from providers.models import Category  # noqa: E402
 from tests.browser.support import STUB_TILE_URL, isolate, launch  # noqa: E402
@@ -65,17 +65,35 @@ def bench_coverage(repeat: int) -> None:
     layer = Layer.objects.get(slug=PLR)
     categories = list(Category.objects.all())
 
-    def run():
-        shared: dict = {}  # one request's reuse of residents and the area list
-        return [coverage(layer, category, shared=shared) for category in categories]
-
-    seconds, results = worst(repeat, run)
+    seconds, results = worst(repeat, lambda: coverage_by_category(layer, categories))
     print(
-        f"coverage, {len(results[0].areas)} Planungsräume × {len(categories)} categories: "
-        f"{seconds:.3f} s (worst of {repeat}; target < 1 s)"
+        f"coverage, {len(results[categories[0].pk].areas)} Planungsräume × {len(categories)} "
+        f"categories, one statement for all: {seconds:.3f} s (worst of {repeat}; target < 1 s; "
+        f"load {load()})"
     )
-    print("  SQL per category (supply; residents come from IndicatorValue):")
-    print("  " + " ".join(_supply_sql("<published services of the category>").split()))
+    print("  SQL of the supply (residents come from IndicatorValue, once per age group):")
+    print("  " + " ".join(_supply_sql("<published services>").split()))
+
+    def one_by_one():
+        shared: dict = {}  # one request's reuse of residents and the area list
+        return {c.pk: coverage(layer, c, shared=shared) for c in categories}
+
+    seconds, single = worst(repeat, one_by_one)
+    print(
+        f"  the same one category at a time (before): {seconds:.3f} s; results identical: "
+        f"{_same(results, single)}"
+    )
+
+
+def _same(together: dict, single: dict) -> bool:
+    def key(result):
+        return (
+            result.measure,
+            [(a.code, a.figures, a.parent) for a in result.areas],
+            result.city,
+        )
+
+    return all(key(together[pk]) == key(single[pk]) for pk in single)
 
 
 def bench_2sfca(repeat: int) -> None:

@@ -16,9 +16,15 @@ from django.db import connection
 
 from planning_areas.indicator_values import STORED, values_on_layer
 from planning_areas.models import Area, Layer
-from providers.models import Category, Location, ServiceAtLocation
+from providers.models import Category, Location, Service, ServiceAtLocation
 
-from .population import PopulationGroup, category_services, population_group
+from .population import (
+    PopulationError,
+    PopulationGroup,
+    category_trees,
+    population_group,
+    population_groups,
+)
 
 PER = 1000
 
@@ -69,15 +75,23 @@ class Coverage:
 
 def _supply_sql(services_sql: str) -> str:
     link = Location.areas.through._meta.db_table
+    categories = Service.categories.through._meta.db_table
     return f"""
-        WITH svc AS (SELECT s.id, s.capacity FROM providers_service s
-                     WHERE s.id IN ({services_sql})),
+        WITH tree(root, category) AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[])),
+        svc AS (
+            SELECT DISTINCT tree.root, s.id, s.capacity
+            FROM tree
+            JOIN "{categories}" sc ON sc.category_id = tree.category
+            JOIN "{Service._meta.db_table}" s ON s.id = sc.service_id
+            WHERE s.id IN ({services_sql})
+        ),
         sl AS (
-            SELECT sal.service_id, sal.location_id, svc.capacity,
-                   count(*) OVER (PARTITION BY sal.service_id) AS n
+            SELECT svc.root, sal.service_id, sal.location_id, svc.capacity,
+                   count(*) OVER (PARTITION BY svc.root, sal.service_id) AS n
             FROM "{ServiceAtLocation._meta.db_table}" sal JOIN svc ON svc.id = sal.service_id
         )
-        SELECT a.id, a.parent_id, GROUPING(a.id) AS by_parent, GROUPING(a.parent_id) AS by_city,
+        SELECT sl.root, a.id, a.parent_id,
+               GROUPING(a.id) AS by_parent, GROUPING(a.parent_id) AS by_city,
                count(DISTINCT sl.service_id),
                sum(sl.capacity::float8 / sl.n),
                count(DISTINCT sl.service_id) FILTER (WHERE sl.capacity IS NOT NULL)
@@ -85,27 +99,40 @@ def _supply_sql(services_sql: str) -> str:
         JOIN "{link}" la ON la.location_id = sl.location_id
         JOIN "{Area._meta.db_table}" a ON a.id = la.area_id
         WHERE a.layer_id = %s
-        GROUP BY GROUPING SETS ((a.id, a.parent_id), (a.parent_id), ())
+        GROUP BY sl.root, GROUPING SETS ((a.id, a.parent_id), (a.parent_id), ())
     """  # noqa: S608 - table names from model metadata, the services query compiled by Django
 
 
-def supply(layer: Layer, category: Category) -> tuple[dict, dict, Figures]:
-    """Figures per area id, per parent id and for the city (residents not yet set)."""
-    services_sql, params = category_services(category).values("pk").query.sql_with_params()
-    per_area: dict[int, Figures] = {}
-    per_parent: dict[int | None, Figures] = {}
-    city = Figures(places=None)
+@dataclass
+class Supply:
+    """Services and places of one category per area id, per parent id and for the city
+    (residents not yet set)."""
+
+    per_area: dict[int, Figures] = field(default_factory=dict)
+    per_parent: dict[int | None, Figures] = field(default_factory=dict)
+    city: Figures = field(default_factory=lambda: Figures(places=None))
+
+
+def supplies(layer: Layer, categories: list[Category]) -> dict[int, Supply]:
+    """The supply of every category (with the categories below it) on ``layer``, by
+    category id: one statement for all of them (a service counts once per category)."""
+    pairs = category_trees(categories)
+    services_sql, params = Service.objects.published().values("pk").query.sql_with_params()
+    found = {category.pk: Supply() for category in categories}
     with connection.cursor() as cursor:
-        cursor.execute(_supply_sql(services_sql), [*params, layer.pk])
-        for area_id, parent_id, by_parent, by_city, services, places, with_capacity in cursor:
-            figures = Figures(services, places, None, with_capacity)
+        cursor.execute(
+            _supply_sql(services_sql),
+            [[root for root, _ in pairs], [c for _, c in pairs], *params, layer.pk],
+        )
+        for root, area_id, parent_id, by_parent, by_city, services, places, capacity in cursor:
+            figures = Figures(services, places, None, capacity)
             if by_city:
-                city = figures
+                found[root].city = figures
             elif by_parent:
-                per_parent[parent_id] = figures
+                found[root].per_parent[parent_id] = figures
             else:
-                per_area[area_id] = figures
-    return per_area, per_parent, city
+                found[root].per_area[area_id] = figures
+    return found
 
 
 def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], str, str]:
@@ -132,11 +159,37 @@ def coverage(
     """Coverage of ``category`` on every area of ``layer`` (see the module docstring).
 
     ``shared`` (a dict the caller keeps for one request) lets several categories on one
-    layer reuse the residents of the same group and the list of areas.
+    layer reuse the residents of the same group and the list of areas. Raises
+    ``PopulationError`` when no population group fits.
     """
-    shared = {} if shared is None else shared
     group = population_group(category, population)
-    per_area, per_parent, city = supply(layer, category)
+    supply = supplies(layer, [category])[category.pk]
+    return _coverage(layer, category, group, supply, {} if shared is None else shared)
+
+
+def coverage_by_category(
+    layer: Layer, categories: list[Category], population: str | None = None
+) -> dict[int, Coverage | PopulationError]:
+    """``coverage`` of every category on ``layer`` by category id (or the error saying why
+    a category has no population group), from one statement for the supply of all."""
+    groups = population_groups(categories, population)
+    with_group = [c for c in categories if isinstance(groups[c.pk], PopulationGroup)]
+    found = supplies(layer, with_group)
+    shared: dict = {}
+    return {
+        category.pk: (
+            _coverage(layer, category, groups[category.pk], found[category.pk], shared)
+            if category.pk in found
+            else groups[category.pk]
+        )
+        for category in categories
+    }
+
+
+def _coverage(
+    layer: Layer, category: Category, group: PopulationGroup, supply: Supply, shared: dict
+) -> Coverage:
+    per_area, per_parent, city = supply.per_area, supply.per_parent, supply.city
     key = (layer.pk, tuple(group.slugs))
     if key not in shared:
         shared[key] = residents(layer, group)

@@ -9,7 +9,7 @@ from planning_areas.indicator_values import city_value, values_on_layer
 from planning_areas.models import Area, Indicator
 from providers.models import Category
 
-from .coverage import coverage
+from .coverage import coverage_by_category
 from .gaps import AreaFigure, find_gaps, need_indicator
 from .population import PopulationError
 
@@ -101,12 +101,15 @@ def _indicators(area: Area) -> list[IndicatorRow]:
 def _coverage(area: Area) -> list[CoverageRow]:
     rows = []
     need = need_indicator()
-    shared: dict = {}
-    categories = Category.objects.filter(children__isnull=True, services__isnull=False).distinct()
-    for category in categories.order_by("sort_order", "name"):
-        try:
-            result = coverage(area.layer, category, shared=shared)
-        except PopulationError:
+    categories = list(
+        Category.objects.filter(children__isnull=True, services__isnull=False)
+        .distinct()
+        .order_by("sort_order", "name")
+    )
+    found = coverage_by_category(area.layer, categories)
+    for category in categories:
+        result = found[category.pk]
+        if isinstance(result, PopulationError):
             continue
         supply = result.measure
         figures = [

@@ -1,11 +1,16 @@
 """Coverage, 2SFCA and gaps on the hand-made town of conftest.py, answers worked out by hand."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from atlas.monitoring.accessibility import accessibility, distances, two_step_fca
-from atlas.monitoring.coverage import coverage
+from atlas.monitoring.coverage import coverage, coverage_by_category
 from atlas.monitoring.gaps import AreaFigure, find_gaps
 from atlas.monitoring.population import PopulationError, population_group
+from planning_areas.models import Indicator
+from providers.models import Service
+from tests.factories import CategoryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +147,72 @@ def test_area_without_residents_is_never_a_gap(town):
     ]
     report = find_gaps(figures, town["plr"], share=0.75, need=None)
     assert [f.area.code for f in report.gaps] == ["Z"]
+
+
+@pytest.fixture
+def family(town):
+    """A parent category above the Kitas; S1 is also filed under the parent itself."""
+    parent = CategoryFactory(slug="familie", name="Familie")
+    town["kita"].parent = parent
+    town["kita"].save()
+    Service.objects.get(name="S1").categories.add(parent)
+    return parent
+
+
+def figures(result):
+    return (
+        result.measure,
+        result.group.slugs,
+        [
+            (
+                a.code,
+                a.figures.services,
+                a.figures.places,
+                a.figures.residents,
+                a.parent and (a.parent.services, a.parent.places, a.parent.residents),
+            )
+            for a in result.areas
+        ],
+        (result.city.services, result.city.places, result.city.residents),
+    )
+
+
+def test_all_categories_at_once_count_a_service_once_per_category_with_the_ones_below(town, family):
+    found = coverage_by_category(town["plr"], [family, town["kita"], town["other"]])
+    # The parent holds the three Kitas (S1 twice: directly and through the Kitas) once each.
+    parent = by_code(found[family.pk].areas)
+    assert [(parent[c].figures.services, parent[c].figures.places) for c in "ABC"] == [
+        (1, 40),
+        (2, 65),
+        (1, 5),
+    ]
+    assert found[family.pk].group.slugs == ["kids"]
+    assert found[family.pk].city.places == 110
+    # Counselling (no capacity, no ages): services per 1,000 of all residents; B has 2,000.
+    other = found[town["other"].pk]
+    assert other.measure == "services"
+    assert by_code(other.areas)["B"].value("services") == pytest.approx(0.5)
+    assert by_code(other.areas)["A"].figures.services == 0
+
+
+def test_all_categories_at_once_equal_each_category_on_its_own(town, family):
+    for layer in (town["plr"], town["district"]):
+        categories = [family, town["kita"], town["other"]]
+        together = coverage_by_category(layer, categories)
+        for category in categories:
+            assert figures(together[category.pk]) == figures(coverage(layer, category))
+
+
+def test_all_categories_take_one_statement_for_their_supply_and_one_for_their_ages(town, family):
+    with CaptureQueriesContext(connection) as queries:
+        coverage_by_category(town["plr"], [family, town["kita"], town["other"]])
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("GROUPING SETS" in sql for sql in statements) == 1
+    assert sum("min(s.min_age)" in sql for sql in statements) == 1
+
+
+def test_a_category_without_a_population_group_is_named_with_its_error(town):
+    # No age group counts the Kitas' 0-5 or everybody once the counts are no longer sums.
+    Indicator.objects.filter(slug__in=["kids", "people"]).update(aggregation="none")
+    found = coverage_by_category(town["plr"], [town["kita"], town["other"]])
+    assert all(isinstance(found[c.pk], PopulationError) for c in (town["kita"], town["other"]))
