@@ -285,8 +285,7 @@ REST_FRAMEWORK = {
     # still stop scrapers; counted in PostgreSQL, shared by all server processes, per
     # client address (atlas.core.throttles; the site's pages share the same quota).
     "DEFAULT_THROTTLE_CLASSES": [
-        "atlas.core.throttles.AnonBurstRateThrottle",
-        "atlas.core.throttles.AnonSustainedRateThrottle",
+        "atlas.core.throttles.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         # An empty value turns a limit off (benchmarks: no counting at all).

@@ -7,7 +7,7 @@ Three parts, each with one job:
   appends the address it saw, so the N-th entry from the right was written by our first
   proxy; whatever a client put further left is ignored. The default (0) never trusts the
   header. django-axes and the report form use the same function.
-- ``SlidingWindowThrottle``: DRF throttles whose counts live in PostgreSQL
+- ``AnonRateThrottle``: a DRF throttle whose counts live in PostgreSQL
   (``core.ThrottleHit``), so 3 gunicorn workers share one count. The check and the insert
   run under a transaction-scoped advisory lock on the key: at most N requests pass in any
   window of the period, also when the workers race. Django's database cache was the other
@@ -23,7 +23,7 @@ import ipaddress
 import random
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework.settings import api_settings
@@ -87,71 +87,92 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
-def record_hit(key: str, limit: int, period_seconds: int) -> float | None:
-    """Count a request for ``key`` if fewer than ``limit`` passed within the period: None
-    when it may pass, else the seconds until the oldest counted request leaves the window."""
+def record_hits(windows: list[tuple[str, int, int]]) -> list[float | None]:
+    """Count a request for each ``(key, limit, period_seconds)`` where fewer than ``limit``
+    passed within the period: per window None when it may pass, else the seconds until the
+    oldest counted request leaves the window.
+
+    One round trip for all windows: the locks and the count-and-insert are two statements
+    sent together, run by PostgreSQL as one transaction (each statement with a fresh
+    snapshot, so the count sees every hit committed before the lock was granted). Two
+    throttles with a transaction each took 6 round trips, 7 to 9 ms of a 10 ms point
+    lookup at load 9."""
+    if not windows:
+        return []
     table = ThrottleHit._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-        # Table name from model metadata; values are parameters.
+    keys = [key for key, _, _ in windows]
+    # Table name from model metadata; values are parameters. Locks in key order: two
+    # processes locking the same keys cannot deadlock.
+    sql = f"""
+        SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+        FROM unnest(%s::text[]) AS k ORDER BY k;
+        WITH window_ AS (
+            SELECT * FROM unnest(%s::text[], %s::int[], %s::int[]) AS w (key, lim, secs)),
+        recent AS (
+            SELECT w.key, w.lim, w.secs, count(h.at) AS n, min(h.at) AS first
+            FROM window_ w LEFT JOIN {table} h
+              ON h.key = w.key AND h.at > clock_timestamp() - make_interval(secs => w.secs)
+            GROUP BY w.key, w.lim, w.secs),
+        hit AS (
+            INSERT INTO {table} (key, at) SELECT key, clock_timestamp() FROM recent
+            WHERE n < lim RETURNING 1)
+        SELECT key, n < lim,
+               extract(epoch FROM first + make_interval(secs => secs) - clock_timestamp())
+        FROM recent
+    """  # noqa: S608
+    with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            WITH recent AS (
-                SELECT count(*) AS n, min(at) AS first FROM {table}
-                WHERE key = %s AND at > clock_timestamp() - make_interval(secs => %s)),
-            hit AS (
-                INSERT INTO {table} (key, at) SELECT %s, clock_timestamp() FROM recent
-                WHERE n < %s RETURNING 1)
-            SELECT (SELECT count(*) FROM hit),
-                   extract(epoch FROM first + make_interval(secs => %s) - clock_timestamp())
-            FROM recent
-            """,  # noqa: S608
-            [key, period_seconds, key, limit, period_seconds],
+            sql,
+            [
+                keys,
+                keys,
+                [limit for _, limit, _ in windows],
+                [seconds for _, _, seconds in windows],
+            ],
         )
-        passed, wait = cursor.fetchone()
+        results = {key: (passed, wait) for key, passed, wait in cursor.fetchall()}
         if random.random() < CLEANUP_CHANCE:  # noqa: S311 - not for security
             cursor.execute(
                 f"DELETE FROM {table} WHERE at < clock_timestamp() - interval '1 day'"  # noqa: S608
             )
-    return None if passed else max(float(wait or 0), 1.0)
+    waits: list[float | None] = []
+    for key in keys:
+        passed, wait = results[key]
+        waits.append(None if passed else max(float(wait or 0), 1.0))
+    return waits
 
 
-class SlidingWindowThrottle(BaseThrottle):
-    """At most the scope's rate (``DEFAULT_THROTTLE_RATES``) of anonymous requests per
-    client address in any window of its period; signed-in users are not limited."""
+class AnonRateThrottle(BaseThrottle):
+    """At most each scope's rate (``DEFAULT_THROTTLE_RATES``) of anonymous requests per
+    client address in any window of its period; signed-in users are not limited. All
+    scopes are counted in one round trip (``record_hits``).
 
-    scope = ""
+    - ``anon_burst`` (``ATLAS_API_ANON_BURST_RATE``): the short-term ceiling; a person
+      panning a map sends a few requests a second at most, a scraper loop hundreds.
+    - ``anon`` (``ATLAS_API_ANON_RATE``): the hourly ceiling.
+    """
+
+    scopes = ("anon_burst", "anon")
 
     def __init__(self):
         self.wait_seconds: float | None = None
 
-    def rate(self) -> tuple[int, int] | None:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        return _parse_rate(rate) if rate else None
+    def rates(self) -> list[tuple[str, int, int]]:
+        rates = api_settings.DEFAULT_THROTTLE_RATES
+        return [(scope, *_parse_rate(rates[scope])) for scope in self.scopes if rates.get(scope)]
 
     def allow_request(self, request, view) -> bool:
         user = getattr(request, "user", None)
-        rate = self.rate()
-        if rate is None or (user is not None and user.is_authenticated):
+        if user is not None and user.is_authenticated:
             return True
-        self.wait_seconds = record_hit(f"{self.scope}:{client_ip(request)}", *rate)
+        address = client_ip(request)
+        windows = [(f"{scope}:{address}", limit, period) for scope, limit, period in self.rates()]
+        waits = [wait for wait in record_hits(windows) if wait is not None]
+        self.wait_seconds = max(waits) if waits else None
         return self.wait_seconds is None
 
     def wait(self) -> float | None:
         return self.wait_seconds
-
-
-class AnonBurstRateThrottle(SlidingWindowThrottle):
-    """Short-term ceiling for anonymous clients (``ATLAS_API_ANON_BURST_RATE``): a person
-    panning a map sends a few requests a second at most; a scraper loop sends hundreds."""
-
-    scope = "anon_burst"
-
-
-class AnonSustainedRateThrottle(SlidingWindowThrottle):
-    """Hourly ceiling for anonymous clients (``ATLAS_API_ANON_RATE``)."""
-
-    scope = "anon"
 
 
 def throttle_classes() -> list[type[BaseThrottle]]:

@@ -84,6 +84,32 @@ def test_counts_are_shared_between_processes(client, low_limit):
     assert client.get("/liste/").status_code == 429
 
 
+def test_both_limits_cost_one_statement_per_request(client, low_limit):
+    """Counting cost 6 round trips per request (two throttles, each a transaction with a
+    lock and a count): 7 to 9 ms of a 10 ms point lookup at load 9."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/categories/").status_code == 200
+    counting = [q["sql"] for q in queries.captured_queries if "core_throttlehit" in q["sql"]]
+    assert len(counting) == 1
+    assert set(ThrottleHit.objects.values_list("key", flat=True)) == {
+        "anon_burst:127.0.0.1",
+        "anon:127.0.0.1",
+    }
+
+
+def test_the_longer_wait_of_two_exhausted_limits_is_named(client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon_burst": "1/minute", "anon": "1/hour"},
+    }
+    assert client.get("/api/v1/categories/").status_code == 200
+    refused = client.get("/api/v1/categories/")
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 3000
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_workers_pass_no_more_than_the_limit(low_limit):
     results = []
