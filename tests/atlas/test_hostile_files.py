@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from atlas.core import uploads
-from atlas.core.files import FileRefused, Limits, iter_csv, read_sheet, unpacked
+from atlas.core.files import FileRefused, Limits, check_gzip, iter_csv, read_sheet, unpacked
 from planning_areas.models import Address, Area, Layer
 from providers.models import Organization, Service
 from tests import hostile_files as hostile
@@ -107,10 +107,20 @@ def test_zip_bomb_on_the_area_import_page_is_refused_and_removed(client, editor,
 def test_gzip_bomb_in_the_address_import_is_refused(tmp_path):
     bomb = hostile.gzip_bomb_csv(tmp_path, unpacked_bytes=20_000_000)
     start = time.monotonic()
-    with pytest.raises(CommandError, match="unpacks to more than 2.0 MB"):
+    # By the size its trailer declares, before anything is unpacked.
+    with pytest.raises(CommandError, match="unpacks to 19.9 MB; the atlas unpacks at most 2.0 MB"):
         call_command("import_addresses", str(bomb), "--commit", stdout=io.StringIO())
     assert time.monotonic() - start < 2
     assert not Address.objects.exists()
+
+
+def test_gzip_that_lies_about_its_size_stops_unpacking_at_the_limit(tmp_path):
+    bomb = hostile.gzip_bomb_csv(tmp_path, unpacked_bytes=20_000_000)
+    data = bytearray(bomb.read_bytes())
+    data[-4:] = (1000).to_bytes(4, "little")  # the trailer now declares 1,000 bytes
+    bomb.write_bytes(bytes(data))
+    with pytest.raises(FileRefused, match="unpacks to more than 2.0 MB"):
+        check_gzip(bomb)
 
 
 def test_address_file_beyond_the_row_limit_is_refused(tmp_path, settings):
@@ -119,6 +129,20 @@ def test_address_file_beyond_the_row_limit_is_refused(tmp_path, settings):
     with pytest.raises(CommandError, match="more than 500 rows"):
         call_command("import_addresses", str(path), "--commit", stdout=io.StringIO())
     assert not Address.objects.exists()
+
+
+def test_address_file_beyond_the_row_limit_is_refused_before_pandas_reads_it(
+    tmp_path, settings, monkeypatch
+):
+    settings.ATLAS_IMPORT_MAX_ADDRESS_ROWS = 500
+    path = hostile.long_address_csv(tmp_path, rows=1000)
+
+    def read_csv(*args, **kwargs):
+        raise AssertionError("pandas read the file")
+
+    monkeypatch.setattr("planning_areas.imports.reading.pd.read_csv", read_csv)
+    with pytest.raises(CommandError, match="more than 500 rows"):
+        call_command("import_addresses", str(path), "--commit", stdout=io.StringIO())
 
 
 # --- Excel ----------------------------------------------------------------------------------
@@ -169,6 +193,34 @@ def test_csv_named_xlsx_on_the_import_page_is_a_400_and_removed(client, editor, 
 def test_csv_of_too_many_rows_stops_at_the_row_limit(tmp_path, mapping):
     message = _import_services(hostile.long_csv(tmp_path, size_bytes=200_000), mapping)
     assert "more than 1000 rows" in message
+
+
+def test_csv_beyond_the_row_limit_is_refused_before_its_first_record(tmp_path):
+    # 200 kB of short rows: about 5,600 lines against a limit of 1,000.
+    records = iter_csv(hostile.long_csv(tmp_path, size_bytes=200_000))
+    with pytest.raises(FileRefused, match="more than 1000 rows"):
+        next(records)  # before: the header came back, the refusal only at record 1,001
+
+
+def _quoted_csv(path: Path, rows: int, breaks_per_cell: int) -> Path:
+    cell = '"' + "Zeile\n" * breaks_per_cell + 'Ende"'
+    text = "Nr;Name;Hinweis\n" + "".join(f"{n};Angebot {n};{cell}\n" for n in range(rows))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_line_breaks_inside_quoted_cells_do_not_count_as_rows(tmp_path):
+    # 900 records (within the limit of 1,000) on 3,601 lines.
+    path = _quoted_csv(tmp_path / "quoted.csv", rows=900, breaks_per_cell=3)
+    records = list(iter_csv(path))
+    assert len(records) == 901
+    assert records[-1][1][2] == "Zeile\nZeile\nZeile\nEnde"
+
+
+def test_quoted_csv_beyond_the_row_limit_is_refused_before_its_first_record(tmp_path):
+    records = iter_csv(_quoted_csv(tmp_path / "quoted.csv", rows=1200, breaks_per_cell=2))
+    with pytest.raises(FileRefused, match="more than 1000 rows"):
+        next(records)
 
 
 def test_csv_of_too_many_columns_is_refused_at_its_header(tmp_path):
