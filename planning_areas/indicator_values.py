@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Max
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -41,14 +42,35 @@ METHOD_LABELS = {
 }
 
 
-def method_label(method: str | None) -> str:
-    """The words for a method, in the active language (crosswalk methods name their kind)."""
+def method_label(
+    method: str | None, source: Layer | None = None, target: Layer | None = None
+) -> str:
+    """The words for a method, in the active language, to show beside a moved figure.
+
+    A crosswalk names its kind and, given the two layers, which crosswalk it is and the
+    share of residents it could place (e.g. "estimate by crosswalk (addresses carrying
+    both codes; Planungsräume 2021 → Planungsräume 2006, 99.8 % placed)").
+    """
     if not method:
         return ""
     if method.startswith("crosswalk_"):
         kinds = dict(Crosswalk.Method.choices)
         kind = kinds.get(method.removeprefix("crosswalk_"), method)
-        return gettext("estimate by crosswalk (%(method)s)") % {"method": kind}
+        crosswalk = (
+            Crosswalk.objects.filter(source_layer=source, target_layer=target).first()
+            if source is not None and target is not None
+            else None
+        )
+        if crosswalk is None:
+            return gettext("estimate by crosswalk (%(method)s)") % {"method": kind}
+        return gettext(
+            "estimate by crosswalk (%(method)s; %(source)s → %(target)s, %(placed)s %% placed)"
+        ) % {
+            "method": kind,
+            "source": source.name,
+            "target": target.name,
+            "placed": number_format(crosswalk.placed_share * 100, 1),
+        }
     return str(METHOD_LABELS.get(method, method))
 
 
@@ -65,6 +87,7 @@ class LayerValues:
     period: datetime.date | None
     source_layer: Layer | None  # None: stored on the layer itself
     method: str = STORED
+    layer: Layer | None = None  # the layer the values are for
 
     @property
     def is_aggregated(self) -> bool:
@@ -76,7 +99,7 @@ class LayerValues:
 
     @property
     def method_label(self) -> str:
-        return method_label(self.method)
+        return method_label(self.method, self.source_layer, self.layer)
 
 
 def latest_period(indicator: Indicator, layer: Layer) -> datetime.date | None:
@@ -211,13 +234,13 @@ def values_on_layer(
     """The indicator's values per area of ``layer``: stored ones, else combined."""
     stored, found_period = stored_values(indicator, layer, period)
     if stored or indicator.aggregation == Indicator.Aggregation.NONE:
-        return LayerValues(indicator, stored, found_period, None)
+        return LayerValues(indicator, stored, found_period, None, layer=layer)
     source = finest_layer_with(indicator, exclude=layer)
     if source is None and indicator.aggregation == Indicator.Aggregation.RATIO:
         # A ratio need not be stored anywhere: its numerator's values say where to start.
         source = finest_layer_with(indicator.numerator, exclude=layer)
     if source is None:
-        return LayerValues(indicator, {}, None, None)
+        return LayerValues(indicator, {}, None, None, layer=layer)
     source_period = period or latest_period(indicator, source)
     members, method = memberships(source, layer)
     return LayerValues(
@@ -226,6 +249,7 @@ def values_on_layer(
         source_period,
         source,
         method,
+        layer,
     )
 
 

@@ -70,7 +70,7 @@ class Accessibility:
 
 def demand_points(layer: Layer, group: PopulationGroup) -> pd.DataFrame:
     """Residents of the group at each area's point on surface (lon, lat)."""
-    people, _source, _method = residents(layer, group)
+    people = residents(layer, group).values
     with connection.cursor() as cursor:
         cursor.execute(
             f"""

@@ -79,7 +79,7 @@ def coverage_table(
     Raises ``PopulationError`` when no population group fits.
     """
     need = need_indicator()
-    residents_method = None  # 2SFCA states its demand points instead
+    residents_method = residents_label = None  # 2SFCA states its demand points instead
     if measure == "2sfca":
         result = accessibility(
             layer, category, population, catchment_m=catchment, decay=decay or "none"
@@ -119,6 +119,7 @@ def coverage_table(
         ]
         extra = {"supply": supply, "city": _figures(result.city, supply)}
         residents_method = result.residents_method
+        residents_label = result.residents_method_label or method_label(residents_method)
     report = find_gaps(figures, layer, need=need)
     for row, flag in zip(rows, report.flags, strict=True):
         row.update({"gap": flag.is_gap, "priority": flag.is_priority, "need": flag.need})
@@ -134,7 +135,7 @@ def coverage_table(
             # How the residents reached this layer: stored, exact (nested, composed)
             # or estimated along a crosswalk.
             "method": residents_method,
-            "method_label": method_label(residents_method),
+            "method_label": residents_label or "",
         },
         **extra,
         "gaps": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -66,6 +67,7 @@ class Coverage:
     city: Figures
     residents_source: str = ""  # slug of the layer whose values were combined, if any
     residents_method: str = STORED  # how they were combined (indicator_values methods)
+    residents_method_label: str = ""  # the same in words, naming a crosswalk: for the pages
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -135,18 +137,25 @@ def supplies(layer: Layer, categories: list[Category]) -> dict[int, Supply]:
     return found
 
 
-def residents(layer: Layer, group: PopulationGroup) -> tuple[dict[int, float], str, str]:
+class Residents(NamedTuple):
+    values: dict[int, float]  # per area id
+    source: str  # slug of the layer they were combined from, "" when stored
+    method: str  # how they were combined (indicator_values methods)
+    method_label: str  # the same in words, naming a crosswalk and its placed share
+
+
+def residents(layer: Layer, group: PopulationGroup) -> Residents:
     """Residents of the group per area id (sum of the group's indicators) and, if they
     were combined from another layer, that layer's slug and how they were combined."""
     totals: dict[int, float] = defaultdict(float)
-    source, method = "", STORED
+    source, method, label = "", STORED, ""
     for indicator in group.indicators:
         found = values_on_layer(indicator, layer)
         if found.source_layer is not None:
-            source, method = found.source_layer.slug, found.method
+            source, method, label = found.source_layer.slug, found.method, found.method_label
         for area_id, value in found.values.items():
             totals[area_id] += value
-    return dict(totals), source, method
+    return Residents(dict(totals), source, method, label)
 
 
 def coverage(
@@ -193,7 +202,7 @@ def _coverage(
     key = (layer.pk, tuple(group.slugs))
     if key not in shared:
         shared[key] = residents(layer, group)
-    people, source, method = shared[key]
+    people, source, method, label = shared[key]
     measure = "places" if city.services_with_capacity else "services"
     if ("areas", layer.pk) not in shared:
         shared[("areas", layer.pk)] = list(
@@ -217,4 +226,4 @@ def _coverage(
     city.residents = sum(people.values()) if people else None
     if measure == "places" and city.places is None:
         city.places = 0.0
-    return Coverage(layer, category, group, measure, rows, city, source, method)
+    return Coverage(layer, category, group, measure, rows, city, source, method, label)

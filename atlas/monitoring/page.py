@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from planning_areas.indicator_values import values_on_layer
+from planning_areas.indicator_values import STORED, values_on_layer
 from planning_areas.models import Area, Indicator, Layer
 from providers.models import Category
 
@@ -105,6 +105,9 @@ class Analysis:
     # Dark means worse: coverage and higher-is-better figures run dark → light, figures
     # where higher is worse light → dark.
     higher_is_worse: bool = False
+    # How figures moved to this layer came here (exact or which estimate), shown beside the
+    # legend and the table; empty when they are stored on the layer.
+    method: str = ""
 
 
 def _coverage_analysis(layer: Layer, category: Category, measure: str) -> Analysis:
@@ -170,7 +173,13 @@ def _coverage_analysis(layer: Layer, category: Category, measure: str) -> Analys
         )
     city = data["city"]["per_1000"]
     title = f"{category.name}: {MEASURES[measure]}"
-    return Analysis(title, unit, columns, rows, notes=notes, meta={"city": city, **gaps})
+    population = data["population"]
+    method = ""
+    if population["method"] not in (None, STORED):
+        method = _("residents of the group: %(method)s") % {"method": population["method_label"]}
+    return Analysis(
+        title, unit, columns, rows, notes=notes, meta={"city": city, **gaps}, method=method
+    )
 
 
 def _need_name(slug: str | None) -> str:
@@ -208,6 +217,7 @@ def _indicator_analysis(layer: Layer, indicator: Indicator) -> Analysis:
         rows,
         notes=notes,
         higher_is_worse=indicator.polarity == Indicator.Polarity.HIGHER_IS_WORSE,
+        method=found.method_label if found.is_aggregated else "",
     )
 
 

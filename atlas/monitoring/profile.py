@@ -28,6 +28,7 @@ class IndicatorRow:
     label: str
     parent: float | None
     city: float | None
+    method: str = ""  # how the value came to this layer, when it is not stored here
 
 
 @dataclass
@@ -43,11 +44,13 @@ class CoverageRow:
     gap: bool
     priority: bool
     threshold: float | None
+    method: str = ""  # how the residents came to this layer, when they are not stored here
 
 
 @dataclass
 class AreaProfile:
     ages: list[AgeBar] = field(default_factory=list)
+    ages_method: str = ""  # how the age groups came to this layer, when not stored here
     indicators: list[IndicatorRow] = field(default_factory=list)
     coverage: list[CoverageRow] = field(default_factory=list)
 
@@ -56,21 +59,23 @@ class AreaProfile:
         return [row for row in self.coverage if row.gap]
 
 
-def _ages(area: Area) -> list[AgeBar]:
+def _ages(area: Area) -> tuple[list[AgeBar], str]:
     groups = [
         i
         for i in Indicator.objects.filter(aggregation=Indicator.Aggregation.SUM)
         if i.is_age_group and not (i.age_from == 0 and i.age_below is None)
     ]
-    bars = []
+    bars, method = [], ""
     for indicator in sorted(groups, key=lambda i: i.age_from):
-        value = values_on_layer(indicator, area.layer).values.get(area.pk)
+        found = values_on_layer(indicator, area.layer)
+        value = found.values.get(area.pk)
         if value is not None:
             bars.append(AgeBar(indicator.name, value, 0.0))
+            method = found.method_label if found.is_aggregated else method
     total = sum(bar.value for bar in bars)
     for bar in bars:
         bar.share = bar.value / total * 100 if total else 0.0
-    return bars
+    return bars, method
 
 
 def _indicators(area: Area) -> list[IndicatorRow]:
@@ -78,7 +83,8 @@ def _indicators(area: Area) -> list[IndicatorRow]:
     for indicator in Indicator.objects.select_related("weight", "numerator", "denominator"):
         if indicator.is_age_group:
             continue
-        value = values_on_layer(indicator, area.layer).values.get(area.pk)
+        found = values_on_layer(indicator, area.layer)
+        value = found.values.get(area.pk)
         if value is None:
             continue
         parent = (
@@ -93,6 +99,7 @@ def _indicators(area: Area) -> list[IndicatorRow]:
                 indicator.label(value),
                 parent,
                 city_value(indicator, area.layer),
+                found.method_label if found.is_aggregated else "",
             )
         )
     return rows
@@ -133,10 +140,12 @@ def _coverage(area: Area) -> list[CoverageRow]:
                     flag.is_gap,
                     flag.is_priority,
                     report.threshold,
+                    result.residents_method_label if result.residents_source else "",
                 )
             )
     return rows
 
 
 def area_profile(area: Area) -> AreaProfile:
-    return AreaProfile(_ages(area), _indicators(area), _coverage(area))
+    ages, ages_method = _ages(area)
+    return AreaProfile(ages, ages_method, _indicators(area), _coverage(area))

@@ -145,7 +145,11 @@ def test_api_states_the_method_beside_values_estimated_along_a_crosswalk(client,
         False,
         "einheiten",
     )
-    assert data["method_label"] == "estimate by crosswalk (area-weighted)"
+    # The crosswalk itself and the share of residents it placed, to show beside the values.
+    assert data["method_label"] == (
+        f"estimate by crosswalk (area-weighted; {city['units'].name} → {city['other'].name}, "
+        "100.0 % placed)"
+    )
     assert [r["value"] for r in data["results"]] == [pytest.approx(500), pytest.approx(3500)]
 
 
