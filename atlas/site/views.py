@@ -68,6 +68,12 @@ def _active_area(value: str) -> Area | None:
     return Area.objects.select_related("layer").filter(pk=int(value)).first()
 
 
+def _count_url(request: HttpRequest) -> str:
+    """The count URL for the filters in this request (the map preloads it)."""
+    query = api_parameters(request.GET).urlencode()
+    return reverse("atlas:map_count") + (f"?{query}" if query else "")
+
+
 def _map_config(request: HttpRequest, *, embed: bool) -> dict:
     """Settings, reversed URLs and interface strings for the map's JavaScript."""
     categories = Category.objects.all()
@@ -79,6 +85,7 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
         "minZoom": settings.ATLAS_MAP_MIN_ZOOM,
         "urls": {
             "count": reverse("atlas:map_count"),
+            "initialCount": _count_url(request),
             # The tile URL with {z}, {x}, {y} in place of the numbers (reversed once).
             "tile": reverse("atlas:map_tile", args=[0, 0, 0]).replace(
                 "/0/0/0.json", "/{z}/{x}/{y}.json"
@@ -112,9 +119,18 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
     }
 
 
+# The modules map-page.js imports (directly or not), preloaded by the page.
+MAP_MODULES = [
+    f"atlas/js/{name}.js"
+    for name in ("markers", "safe-content", "areas", "drawer", "locate", "url-state")
+]
+
+
 def _map_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
     context = {
         **_filter_context(request),
+        "count_url": _count_url(request),
+        "map_modules": MAP_MODULES,
         "map_config": _map_config(request, embed=embed),
         "embed": embed,
         "list_url": reverse("atlas:list"),

@@ -59,8 +59,7 @@ def test_every_static_file_a_page_names_is_hashed_and_served(server, static_root
 
 
 def test_the_leaflet_source_maps_are_collected(static_root):
-    for name in ("leaflet/leaflet.js.map", "leaflet.markercluster/leaflet.markercluster.js.map"):
-        assert (static_root / "atlas" / "vendor" / name).is_file()
+    assert (static_root / "atlas" / "vendor" / "leaflet" / "leaflet.js.map").is_file()
 
 
 def test_check_deploy_is_clean_with_the_readmes_production_variables(tmp_path):

@@ -63,6 +63,8 @@ function linkLists() {
 
 let controller = null;
 let total = null;
+// The first count is the one the page preloads (same URL, built by the server).
+let countUrl = config.urls.initialCount;
 
 function showStatus() {
   document.body.classList.remove("is-loading");
@@ -94,7 +96,8 @@ async function apply() {
   document.body.classList.add("is-loading");
   delete document.body.dataset.markers;
   const query = filterParams().toString();
-  const count = fetchCount(`${config.urls.count}${query ? `?${query}` : ""}`, controller.signal);
+  const count = fetchCount(countUrl || `${config.urls.count}${query ? `?${query}` : ""}`, controller.signal);
+  countUrl = null;
   const signal = controller.signal;
   try {
     // The tiles in view and the number of services the filters match, side by side.
