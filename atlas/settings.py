@@ -231,12 +231,14 @@ if ATLAS_MAP_BOUNDS and not (
 # clustering tens of thousands of markers in the browser much cheaper.
 ATLAS_MAP_MIN_ZOOM = env.int("ATLAS_MAP_MIN_ZOOM", default=9)
 
-# The admin's map widgets get their initial view per request (atlas_map_view in the admin
-# base classes), from the same extent as the public map.
+# django-leaflet's admin map widgets. Their tile layer, highest zoom and initial view come per
+# request from planning_areas.admin_base.MapViewMixin.settings_overrides: the tiles from
+# atlas.core.maps.tile_config(), the one tile configuration of every map (settings cannot
+# import it). TILES stays empty so that django-leaflet's default, OpenStreetMap's own tile
+# servers, is never requested by a widget outside that mixin.
 LEAFLET_CONFIG = {
     "MIN_ZOOM": 3,
-    "MAX_ZOOM": 19,
-    "TILES": [(_("Map"), ATLAS_TILE_URL, {"attribution": ATLAS_TILE_ATTRIBUTION, "maxZoom": 19})],
+    "TILES": [],
     "ATTRIBUTION_PREFIX": "Leaflet",
     "RESET_VIEW": False,
     # Leaflet otherwise guesses its marker images' folder from the CSS file's name, which

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from leaflet.templatetags.leaflet_tags import leaflet_map
 from simple_history.admin import SimpleHistoryAdmin
 
 from atlas.core.admin import RulesPermissionMixin
+from atlas.core.maps import tile_config
 
 from .map_view import map_view
 
@@ -52,7 +54,8 @@ class MapWidget(LeafletAdminWidget):
 
 class MapViewMixin(LeafletGeoAdminMixin):
     """django-leaflet map widgets that open on the atlas's own extent (as the public map),
-    not on a centre fixed in the settings, and need no inline script."""
+    not on a centre fixed in the settings, draw the tiles of ``tile_config()`` (as every
+    other map) and need no inline script."""
 
     widget = MapWidget
     map_template = "admin/planning_areas/map_widget.html"
@@ -63,7 +66,19 @@ class MapViewMixin(LeafletGeoAdminMixin):
     def settings_overrides(self) -> dict:
         view = map_view()
         zoom = view.zoom_to_fit(*self.widget_size_px)
-        return {"DEFAULT_CENTER": view.center, "DEFAULT_ZOOM": zoom}
+        tiles = tile_config()
+        return {
+            "DEFAULT_CENTER": view.center,
+            "DEFAULT_ZOOM": zoom,
+            "TILES": [
+                (
+                    _("Map"),
+                    tiles["url"],
+                    {"attribution": tiles["attribution"], "maxZoom": tiles["maxZoom"]},
+                )
+            ],
+            "MAX_ZOOM": tiles["maxZoom"],
+        }
 
 
 class AtlasGeoAdmin(MapViewMixin, RulesPermissionMixin, SimpleHistoryAdmin):

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from atlas.core.maps import tile_config
 from atlas.core.upload_flow import preview_then_commit, render_flow
 
 from .composition import (
@@ -92,8 +92,7 @@ def _preview(report: CompositionReport | None) -> dict:
                 }
             )
     return {
-        "tileUrl": settings.ATLAS_TILE_URL,
-        "tileAttribution": settings.ATLAS_TILE_ATTRIBUTION,
+        "tiles": tile_config(),
         "areas": {"type": "FeatureCollection", "features": features},
     }
 

@@ -1,9 +1,9 @@
 """The Content-Security-Policy of every page, with the tile server taken from the settings.
 
 django-csp builds and sends the header; this subclass only adds the origin of
-``ATLAS_TILE_URL`` (and of the admin widgets' ``LEAFLET_CONFIG`` tiles, read once by
-django-leaflet) to ``img-src`` per response, so the policy follows the settings (which tests
-and installations change) instead of a second, hand-kept copy of them.
+``ATLAS_TILE_URL`` (every map's tiles, the admin widgets' included: atlas.core.maps) to
+``img-src`` per response, so the policy follows the settings (which tests and installations
+change) instead of a second, hand-kept copy of them.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ def tile_origin(url_template: str) -> str | None:
 
 
 def tile_origins() -> list[str]:
-    """Origins of every configured tile server: the site's maps and the admin's widgets."""
-    urls = [settings.ATLAS_TILE_URL]
-    urls += [tile[1] for tile in getattr(settings, "LEAFLET_CONFIG", {}).get("TILES", [])]
-    return sorted({origin for origin in map(tile_origin, urls) if origin})
+    """Origins of the configured tile server (one for every map, admin widgets included)."""
+    origin = tile_origin(settings.ATLAS_TILE_URL)
+    return [origin] if origin else []
 
 
 class AtlasCSPMiddleware(CSPMiddleware):

@@ -1,8 +1,8 @@
 """The tile layer every map draws: one configuration for pages, the lookup and analysis.
 
 Read by JavaScript as ``config.tiles`` (``url``, ``attribution``, ``maxZoom``) from a
-``json_script`` block. The admin widgets get the same settings through ``LEAFLET_CONFIG``
-in ``atlas/settings.py`` (django-leaflet reads only that).
+``json_script`` block; the admin's map widgets get it through django-leaflet's per-widget
+``settings_overrides`` (planning_areas.admin_base.MapViewMixin).
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """The Content-Security-Policy header: scripts only from our server, tiles from the setting."""
 
+import json
 import re
 
 import pytest
 from django.urls import reverse
 
 from atlas.core.csp import tile_origin
+from atlas.core.maps import tile_config
 from tests.factories import AreaFactory, LocationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +74,21 @@ def test_admin_map_widget_pages_need_no_nonce_and_no_inline_script(client, page)
     assert "nonce" not in response["Content-Security-Policy"]
     assert inline_scripts(html) == []
     assert 'data-map-widget="' in html  # the map widget is on the page
+
+
+def test_admin_map_widget_draws_the_one_tile_configuration(client, settings):
+    settings.ATLAS_TILE_URL = "https://{s}.tiles.example.net/{z}/{x}/{y}.png"
+    settings.ATLAS_TILE_ATTRIBUTION = "Kacheln: Beispiel"
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.get(reverse("admin:providers_location_change", args=[LocationFactory().pk]))
+    [widget] = re.findall(
+        r'<script id="id_point-map-widget" type="application/json">(.*?)</script>',
+        response.content.decode(),
+    )
+    options = json.loads(widget)["djoptions"]
+    tiles = tile_config()
+    assert [layer[1:] for layer in options["layers"]] == [
+        [tiles["url"], {"attribution": tiles["attribution"], "maxZoom": tiles["maxZoom"]}]
+    ]
+    assert options["maxzoom"] == tiles["maxZoom"]
+    assert "https://*.tiles.example.net" in directives(response)["img-src"]

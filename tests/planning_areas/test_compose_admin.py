@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from atlas.core.maps import tile_config
 from planning_areas.models import Area, Composition, Layer
 from tests.factories import AreaFactory, LayerFactory, square
 
@@ -51,6 +52,14 @@ def test_preview_shows_the_report_and_a_map_and_writes_nothing(client, editor, b
     assert preview[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert not Layer.objects.filter(slug="sozialraeume").exists()
     assert "<script>" not in body.split('id="compose-preview"', 1)[0].rsplit("<main", 1)[-1]
+
+
+def test_preview_map_uses_the_one_tile_configuration(client, editor, base, settings):
+    settings.ATLAS_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    client.force_login(editor)
+    response = _post(client, MAPPING.encode())
+    assert response.context["preview"]["tiles"] == tile_config()
+    assert tile_config()["url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
 
 
 def test_confirming_the_preview_composes_the_layer_and_offers_its_mapping(client, editor, base):

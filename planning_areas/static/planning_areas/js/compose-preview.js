@@ -8,7 +8,10 @@ const container = document.getElementById("compose-preview-map");
 
 if (container && config.areas.features.length) {
   const map = L.map(container);
-  L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 18 }).addTo(map);
+  L.tileLayer(config.tiles.url, {
+    attribution: config.tiles.attribution,
+    maxZoom: config.tiles.maxZoom,
+  }).addTo(map);
   const areas = L.geoJSON(config.areas, {
     style: (feature) => ({
       color: feature.properties.parts > 1 ? "#b03a00" : "#1f4e9c",
