@@ -16,6 +16,7 @@ OpenAPI schema through ``DjangoFilterBackend``) and filters through the same fun
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 import django_filters
@@ -280,10 +281,19 @@ class ServiceQuery:
         }
 
 
+@functools.cache
+def _query_form_class() -> type[forms.Form]:
+    """The filter set's form class, built once per process: the filter set declares the
+    parameters only (limits from settings are checked in ``describe``), and building it for
+    every request (a copy of each filter, a form field and label for each) made parsing a
+    near= request take 3.4 ms instead of 0.5 ms (load 7-8)."""
+    return ServiceFilterSet().get_form_class()
+
+
 def parse_service_query(data) -> ServiceQuery:
     """The description of the query parameters ``data``; a ``forms.ValidationError`` whose
     ``message_dict`` maps each bad parameter to its messages otherwise."""
-    form = ServiceFilterSet(data).form
+    form = _query_form_class()(data)
     if not form.is_valid():
         raise forms.ValidationError(form.errors.as_data())
     return describe(form.cleaned_data)

@@ -224,3 +224,21 @@ def test_the_locations_do_not_depend_on_the_services_being_evaluated_first():
     inside = ServiceFactory(locations=[at(13.40, 52.52, wheelchair="yes")])
     query = parse_service_query(QueryDict("wheelchair=yes"))
     assert list(matched_locations(query)) == list(inside.locations.all())
+
+
+def test_the_parameter_form_is_built_once_and_limits_follow_the_settings(settings, monkeypatch):
+    """Building the filter set and its form per request made parsing 7 times slower."""
+    from providers import filters
+
+    parse_service_query(QueryDict("near=13.4,52.5&radius=900"))
+    built = []
+    monkeypatch.setattr(
+        filters.ServiceFilterSet, "__init__", lambda *a, **k: built.append(1) or None
+    )
+    for radius in (100, 900, 4000):
+        parse_service_query(QueryDict(f"near=13.4,52.5&radius={radius}"))
+    assert built == []
+    settings.ATLAS_API_MAX_RADIUS_METRES = 500
+    with pytest.raises(ValidationError) as refused:
+        parse_service_query(QueryDict("near=13.4,52.5&radius=900"))
+    assert "radius" in refused.value.message_dict
