@@ -74,6 +74,12 @@ function tileLayer(data, categoriesById, messages) {
   return L.featureGroup(layers);
 }
 
+// Each tile is drawn in a task of its own: tiles from the cache would otherwise all be
+// drawn in one task (hundreds of markers after a zoom: a long task while panning).
+function nextTask() {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 function tileCount(data) {
   let n = data.markers.length;
   for (const cluster of data.clusters) n += cluster[2];
@@ -152,7 +158,10 @@ export function createServiceMarkers(map, config, categoriesById, messages, { on
       }
     };
     const loads = tiles.map((tile) =>
-      fetchTile(tileUrl(tile.z, tile.x, tile.y), signal).then((data) => draw(tile, data)),
+      fetchTile(tileUrl(tile.z, tile.x, tile.y), signal).then(async (data) => {
+        await nextTask();
+        draw(tile, data);
+      }),
     );
     try {
       await Promise.all(loads);
