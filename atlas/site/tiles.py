@@ -122,10 +122,14 @@ def tile_json(
                     ORDER BY array_position(%s::bigint[], sc.category_id::bigint) LIMIT 1)
                    AS category
             FROM placed
-        ), shares AS (
-            SELECT cx, cy, category, count(*) AS k
-            FROM coloured WHERE n > 1 AND {tile.z} < {SINGLE_MARKER_ZOOM}
-            GROUP BY cx, cy, category
+        ), shares AS MATERIALIZED (
+            -- One pass over the markers for all clusters' category counts.
+            SELECT cx, cy, json_agg(json_build_array(category, k) ORDER BY k DESC, category)
+                   AS list
+            FROM (SELECT cx, cy, category, count(*) AS k
+                  FROM coloured WHERE n > 1 AND {tile.z} < {SINGLE_MARKER_ZOOM}
+                  GROUP BY cx, cy, category) per_category
+            GROUP BY cx, cy
         ), clusters AS (
             SELECT cx, cy, count(*) AS n, avg(lat) AS lat, avg(lng) AS lng,
                    min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east
@@ -138,11 +142,9 @@ def tile_json(
                     round(c.lat::numeric, 6), round(c.lng::numeric, 6), c.n,
                     json_build_array(round(c.south::numeric, 6), round(c.west::numeric, 6),
                                      round(c.north::numeric, 6), round(c.east::numeric, 6)),
-                    (SELECT json_agg(json_build_array(s.category, s.k)
-                                     ORDER BY s.k DESC, s.category)
-                     FROM shares s WHERE s.cx = c.cx AND s.cy = c.cy))
+                    s.list)
                     ORDER BY c.cy, c.cx)
-                FROM clusters c), '[]'),
+                FROM clusters c JOIN shares s ON s.cx = c.cx AND s.cy = c.cy), '[]'),
             'markers', coalesce((
                 SELECT json_agg(json_build_array(
                     m.id, round(m.lat::numeric, 6), round(m.lng::numeric, 6), m.category,
