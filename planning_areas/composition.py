@@ -51,6 +51,26 @@ def read_mapping(data: bytes | str | Path) -> list[MappingRow]:
     UTF-8 text, missing columns, empty or malformed codes and names with markup or
     control characters; every problem found is listed, not only the first.
     """
+    text = _mapping_text(data)
+    first_line = text.splitlines()[0]
+    delimiter = max(",;\t", key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        index = _mapping_columns(next(reader))
+        rows, problems = _mapping_rows(reader, index)
+    except csv.Error as exc:
+        raise CompositionError(
+            _("The mapping file is not a readable CSV: %(e)s") % {"e": exc}
+        ) from exc
+    if problems:
+        raise CompositionError("; ".join(problems[:20]) + (" …" if len(problems) > 20 else ""))
+    if not rows:
+        raise CompositionError(_("The mapping file has a header but no rows."))
+    return rows
+
+
+def _mapping_text(data: bytes | str | Path) -> str:
+    """The mapping as text: at most 5 MB, UTF-8 (a byte-order mark dropped), no NUL bytes."""
     if isinstance(data, Path):
         if data.stat().st_size > MAX_MAPPING_BYTES:
             raise CompositionError(_("The mapping file is larger than 5 MB."))
@@ -59,7 +79,7 @@ def read_mapping(data: bytes | str | Path) -> list[MappingRow]:
         if len(data) > MAX_MAPPING_BYTES:
             raise CompositionError(_("The mapping file is larger than 5 MB."))
         if b"\x00" in data:
-            raise CompositionError(_("The mapping file contains NUL bytes; it is not a CSV file."))
+            raise _nul_bytes()
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -70,18 +90,19 @@ def read_mapping(data: bytes | str | Path) -> list[MappingRow]:
     else:
         text = data.lstrip("\ufeff")
         if "\x00" in text:
-            raise CompositionError(_("The mapping file contains NUL bytes; it is not a CSV file."))
+            raise _nul_bytes()
     if not text.strip():
         raise CompositionError(_("The mapping file is empty."))
-    first_line = text.splitlines()[0]
-    delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except csv.Error as exc:
-        raise CompositionError(
-            _("The mapping file is not a readable CSV: %(e)s") % {"e": exc}
-        ) from exc
+    return text
+
+
+def _nul_bytes() -> CompositionError:
+    return CompositionError(_("The mapping file contains NUL bytes; it is not a CSV file."))
+
+
+def _mapping_columns(first_record: list[str]) -> dict[str, int]:
+    """The position of each needed column in the header (case and spaces ignored)."""
+    header = [h.strip().lower() for h in first_record]
     missing = [c for c in MAPPING_COLUMNS if c not in header]
     if missing:
         raise CompositionError(
@@ -92,42 +113,42 @@ def read_mapping(data: bytes | str | Path) -> list[MappingRow]:
                 "found": ", ".join(h for h in header if h)[:200] or _("nothing"),
             }
         )
-    index = {c: header.index(c) for c in MAPPING_COLUMNS}
+    return {c: header.index(c) for c in MAPPING_COLUMNS}
+
+
+def _mapping_rows(reader, index: dict[str, int]) -> tuple[list[MappingRow], list[str]]:
+    """The non-blank records as rows, and a message per malformed code or name."""
     rows: list[MappingRow] = []
     problems: list[str] = []
-    try:
-        for line, record in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(rows) >= MAX_MAPPING_ROWS:
-                raise CompositionError(
-                    _("The mapping has more than %(n)d rows.") % {"n": MAX_MAPPING_ROWS}
-                )
-            values = {c: (record[i].strip() if i < len(record) else "") for c, i in index.items()}
-            for column in ("base_code", "code"):
-                if not CODE_PATTERN.fullmatch(values[column]):
-                    problems.append(
-                        _("line %(line)d: “%(column)s” must be 1–40 letters, digits, . - _ /")
-                        % {"line": line, "column": column}
-                    )
-            if NAME_FORBIDDEN.search(values["name"]) or len(values["name"]) > 200:
-                problems.append(
-                    _(
-                        "line %(line)d: the name must be plain text of at most 200 characters"
-                        " (no < > or control characters)"
-                    )
-                    % {"line": line}
-                )
-            rows.append(MappingRow(line, values["base_code"], values["code"], values["name"]))
-    except csv.Error as exc:
-        raise CompositionError(
-            _("The mapping file is not a readable CSV: %(e)s") % {"e": exc}
-        ) from exc
-    if problems:
-        raise CompositionError("; ".join(problems[:20]) + (" …" if len(problems) > 20 else ""))
-    if not rows:
-        raise CompositionError(_("The mapping file has a header but no rows."))
-    return rows
+    for line, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(rows) >= MAX_MAPPING_ROWS:
+            raise CompositionError(
+                _("The mapping has more than %(n)d rows.") % {"n": MAX_MAPPING_ROWS}
+            )
+        values = {c: (record[i].strip() if i < len(record) else "") for c, i in index.items()}
+        problems += _row_problems(line, values)
+        rows.append(MappingRow(line, values["base_code"], values["code"], values["name"]))
+    return rows, problems
+
+
+def _row_problems(line: int, values: dict[str, str]) -> list[str]:
+    problems = [
+        _("line %(line)d: “%(column)s” must be 1–40 letters, digits, . - _ /")
+        % {"line": line, "column": column}
+        for column in ("base_code", "code")
+        if not CODE_PATTERN.fullmatch(values[column])
+    ]
+    if NAME_FORBIDDEN.search(values["name"]) or len(values["name"]) > 200:
+        problems.append(
+            _(
+                "line %(line)d: the name must be plain text of at most 200 characters"
+                " (no < > or control characters)"
+            )
+            % {"line": line}
+        )
+    return problems
 
 
 @dataclass
