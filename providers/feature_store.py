@@ -8,8 +8,11 @@ every ``migrate``; when the definition changed, every stored feature is rebuilt 
 
 An UPDATE refreshes only the services whose rows changed in a column the feature embeds
 (``features.watched()``): PostgreSQL does not allow ``AFTER UPDATE OF <columns>`` on
-triggers with transition tables, so the comparison of old and new rows is in the
-function. Any statement on these tables also advances the sequence
+triggers with transition tables ("transition tables cannot be specified for triggers with
+column lists", as PostgreSQL 15 answers), and the statement-level triggers need the transition
+tables to see which rows a bulk statement touched (row-level triggers would refresh once
+per row of an import). So the comparison of old and new rows on the watched columns is in
+the function. Any statement on these tables also advances the sequence
 ``providers_data_version``, which the map's cache keys read (``data_version``).
 """
 
