@@ -55,3 +55,22 @@ def test_an_upward_import_breaks_the_lint(project_copy, module, upward_import):
     result = lint_imports(project_copy)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("new_module", "imports"),
+    [
+        # A new module that closes a cycle: providers already imports planning_areas.
+        ("planning_areas/shortcut.py", "from providers.models import Service"),
+        # The two joining apps are independent siblings.
+        ("atlas/lookup/shortcut.py", "from atlas.monitoring import coverage"),
+        # The shared layer knows no domain app.
+        ("atlas/core/shortcut.py", "from providers import features"),
+    ],
+)
+def test_a_new_module_closing_a_cycle_breaks_the_lint(project_copy, new_module, imports):
+    (project_copy / new_module).write_text(f"{imports}  # noqa\n")
+    result = lint_imports(project_copy)
+    assert result.returncode != 0
+    assert "BROKEN" in result.stdout
+    assert new_module.removesuffix(".py").replace("/", ".") in result.stdout
