@@ -293,11 +293,20 @@ def sql_export(cursor):
 # -- measuring ---------------------------------------------------------------------------
 
 
+FAILURES: list[str] = []
+
+
 def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    """Milliseconds per call. A request that fails (a 503 from the statement timeout, say)
+    keeps its time as a sample and is listed at the end, rather than ending the run."""
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        fn()
+        try:
+            fn()
+        except RuntimeError as error:
+            FAILURES.append(str(error)[:160])
+            print(f"  failed: {str(error)[:160]}", file=sys.stderr)
         samples.append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -463,7 +472,7 @@ def main() -> None:
                 # Warm up both paths: every server worker (and its database connection)
                 # answers a few requests first, so that the figures are steady-state ones.
                 for _ in range(min(WARM_UP_REQUESTS, runs)):
-                    make_api(next_input())()
+                    timed(make_api(next_input()), 1)
                 make_sql(inputs[0])()
                 api_samples, sql_samples = [], []
                 for _ in range(runs):
@@ -508,6 +517,9 @@ def main() -> None:
         f" services; request limits {'off' if args.no_throttles else 'counting'};"
         f" {os.uname().nodename}, {os.cpu_count()} cores."
     )
+    print(f"\nFailed requests: {len(FAILURES)}")
+    for failure in FAILURES:
+        print(f"  {failure}")
     print("\nWeb worker memory (RSS, MB) of the gunicorn workers:")
     pids = sorted(memory[0][1])
     print(f"  {'':58}" + "".join(f"{pid:>10}" for pid in pids))
