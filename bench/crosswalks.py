@@ -104,6 +104,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20, help="max-p construction runs")
+    parser.add_argument(
+        "--skip-regions", action="store_true", help="leave out the max-p run (25-200 s)"
+    )
     args = parser.parse_args()
     layers = {layer.slug: layer for layer in Layer.objects.all()}
     missing = {s for pair in PAIRS for s in pair} - set(layers)
@@ -134,6 +137,9 @@ def main() -> None:
     }
     seconds, rows = raw_sql_seconds(CODES_SQL, codes)
     print(f"raw SQL, address codes PLR 2021 × PLZ: {seconds:.2f} s, {rows} rows{CODES_SQL}")
+    if args.skip_regions:
+        print(f"load after: {load()}")
+        return
     plr = layers["planungsraeume-2021"]
     started = time.perf_counter()
     proposal = propose_regions(

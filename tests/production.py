@@ -112,6 +112,7 @@ def gunicorn(env: dict[str, str], workers: int = 2) -> Iterator[str]:
             str(workers),
             "--timeout",
             "60",
+            "--preload",  # as the README deploys it
         ],
         cwd=ROOT,
         env=env,
