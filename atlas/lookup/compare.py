@@ -4,7 +4,6 @@ other with the share of its residents living there. For caseworkers, editors and
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from atlas.core.maps import tile_config
 from planning_areas.comparison import compare_area
 from planning_areas.map_view import map_view
 from planning_areas.models import Area, Layer
@@ -54,8 +54,7 @@ def _config(form: CompareForm) -> dict:
                 f"{reverse('api:area-list')}?layer={layer.slug}&simplify={SIMPLIFY}&page_size=1000"
             )
     return {
-        "tileUrl": settings.ATLAS_TILE_URL,
-        "tileAttribution": settings.ATLAS_TILE_ATTRIBUTION,
+        "tiles": tile_config(),
         "bounds": map_view().leaflet_bounds,
         "layers": layers,
         "selected": form.cleaned_data.get("area", "") if form.is_valid() else "",

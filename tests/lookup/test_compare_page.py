@@ -1,8 +1,11 @@
 """The compare page (Baukasten): two layers, one area, the shares of its residents."""
 
+import json
+
 import pytest
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
+from atlas.core.maps import tile_config
 from planning_areas.crosswalks import build_crosswalk
 from tests.factories import AreaFactory, LayerFactory
 
@@ -136,3 +139,17 @@ def test_the_page_without_a_choice_shows_the_form(client, caseworker, layers):
     response = client.get(URL)
     assert response.status_code == 200
     assert response.context["comparison"] is None
+
+
+def test_the_map_gets_the_one_tile_configuration(client, caseworker, layers, settings):
+    settings.ATLAS_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    settings.ATLAS_TILE_ATTRIBUTION = "© Beispiel-Kacheln"
+    client.force_login(caseworker)
+    response = client.get(URL, {"first": "einheiten", "second": "bezirk", "area": "u1"})
+    config = json.loads(
+        response.content.decode()
+        .split('id="compare-config" type="application/json">', 1)[1]
+        .split("</script>", 1)[0]
+    )
+    assert config["tiles"] == tile_config()
+    assert config["tiles"]["url"] == settings.ATLAS_TILE_URL

@@ -5,7 +5,7 @@ import { textElement } from "../../atlas/js/safe-content.js";
 
 const config = JSON.parse(document.getElementById("compare-config").textContent);
 const map = L.map("compare-map");
-L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 18 }).addTo(map);
+L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: config.tiles.maxZoom }).addTo(map);
 // Until the layers arrive, the atlas's extent (or the whole world, when it has none yet).
 if (config.bounds) map.fitBounds(config.bounds);
 else map.setView([0, 0], 1);
