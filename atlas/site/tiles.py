@@ -12,13 +12,21 @@ service at one location, as before: with location filters only the locations tha
 
 Tiles partition the plane exactly (a point on a tile's edge belongs to the tile on its east
 or south), so the counts of all tiles of a zoom level add up to the filtered total.
+
+Below SQL_FROM_ZOOM a tile is merged from its four children (``tile_text``), each one
+statement or merge of its own and cached on its own: a tile over a whole city of a million
+services would otherwise be one statement over all of them, beyond the statement timeout.
+Tiles outside the extent of all locations are empty without a query.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.gis.db.models import Extent
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -30,6 +38,8 @@ from .queries import category_specificity
 TILE_SIZE = 256
 CELLS_PER_SIDE = 8  # 64 px on screen: clusters (34–52 px wide) hardly overlap
 SINGLE_MARKER_ZOOM = 17  # a tile is ~190 m wide: markers are never too many to draw
+SQL_FROM_ZOOM = 11  # a tile is ~20 km wide: at most ~1/40 of a city's services per statement
+EMPTY = '{"clusters": [], "markers": []}'
 # Web mercator's latitude limit: tiles end there.
 MAX_LATITUDE = math.degrees(math.atan(math.sinh(math.pi)))
 
@@ -63,6 +73,110 @@ class Tile:
             (self.x + 1) / n * 360 - 180,
             latitude(self.y),
         )
+
+    def children(self) -> list[Tile]:
+        return [
+            Tile(self.z + 1, 2 * self.x + dx, 2 * self.y + dy) for dy in (0, 1) for dx in (0, 1)
+        ]
+
+    def intersects(self, extent: tuple[float, float, float, float] | None) -> bool:
+        """Whether the tile touches ``extent`` (west, south, east, north; None: nothing)."""
+        if extent is None:
+            return False
+        west, south, east, north = self.bounds()
+        return west <= extent[2] and extent[0] <= east and south <= extent[3] and extent[1] <= north
+
+    def cell(self, lat: float, lng: float) -> tuple[int, int]:
+        """(row, column) of the cell holding a point, clamped to the tile."""
+        n = 2**self.z * TILE_SIZE
+        px = (lng + 180) / 360 * n - self.x * TILE_SIZE
+        py = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n - self.y * TILE_SIZE
+        size = TILE_SIZE // CELLS_PER_SIDE
+
+        def clamp(value: float) -> int:
+            return min(max(int(value // size), 0), CELLS_PER_SIDE - 1)
+
+        return clamp(py), clamp(px)
+
+
+def data_extent() -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of all locations, or None without any."""
+    return Location.objects.aggregate(extent=Extent("point"))["extent"]
+
+
+def tile_text(
+    tile: Tile,
+    services: QuerySet[Service],
+    locations: QuerySet[Location] | None,
+    extent: tuple[float, float, float, float] | None,
+    cached: Callable[[Tile, Callable[[], str]], str],
+) -> str:
+    """The tile's JSON text: from SQL from SQL_FROM_ZOOM on, merged from its children below.
+    ``cached(tile, build)`` returns the cached text of a tile or builds and caches it."""
+    if not tile.intersects(extent):
+        return EMPTY
+    if tile.z >= SQL_FROM_ZOOM:
+        return cached(tile, lambda: tile_json(tile, services, locations))
+    return cached(
+        tile,
+        lambda: merge(
+            tile,
+            [
+                json.loads(tile_text(child, services, locations, extent, cached))
+                for child in tile.children()
+            ],
+        ),
+    )
+
+
+def merge(tile: Tile, children: list[dict]) -> str:
+    """The tile from its children's answers: each child cell lies in one cell of the tile,
+    so counts add, positions average by count, bounds widen and category counts add."""
+    cells: dict[tuple[int, int], dict] = {}
+
+    def add(lat, lng, count, bounds, shares, marker=None):
+        cell = cells.setdefault(
+            tile.cell(lat, lng),
+            {"n": 0, "lat": 0.0, "lng": 0.0, "bounds": list(bounds), "shares": {}, "markers": []},
+        )
+        cell["n"] += count
+        cell["lat"] += lat * count
+        cell["lng"] += lng * count
+        box = cell["bounds"]
+        cell["bounds"] = [
+            min(box[0], bounds[0]),
+            min(box[1], bounds[1]),
+            max(box[2], bounds[2]),
+            max(box[3], bounds[3]),
+        ]
+        for category, k in shares:
+            cell["shares"][category] = cell["shares"].get(category, 0) + k
+        if marker:
+            cell["markers"].append(marker)
+
+    for child in children:
+        for lat, lng, count, bounds, shares in child["clusters"]:
+            add(lat, lng, count, bounds, shares)
+        for marker in child["markers"]:
+            _id, lat, lng, category, _name = marker
+            add(lat, lng, 1, [lat, lng, lat, lng], [[category, 1]], marker)
+    clusters, markers = [], []
+    for key in sorted(cells):
+        cell = cells[key]
+        if cell["n"] == 1:
+            markers.extend(cell["markers"])
+            continue
+        shares = sorted(cell["shares"].items(), key=lambda s: (-s[1], s[0] is None, s[0] or 0))
+        clusters.append(
+            [
+                round(cell["lat"] / cell["n"], 6),
+                round(cell["lng"] / cell["n"], 6),
+                cell["n"],
+                cell["bounds"],
+                [list(s) for s in shares],
+            ]
+        )
+    return json.dumps({"clusters": clusters, "markers": markers}, ensure_ascii=False)
 
 
 def tile_json(

@@ -4,6 +4,7 @@ queries live in `atlas/site/queries.py`, `atlas/site/filtering.py` and with the 
 from __future__ import annotations
 
 import hashlib
+import json
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,7 +31,7 @@ from . import queries
 from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
-from .tiles import Tile, tile_json
+from .tiles import Tile, data_extent, tile_text
 
 LIST_PAGE_SIZE = 25
 POINTS_CACHE_SECONDS = 60
@@ -278,34 +279,49 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
     return render(request, "atlas/area_detail.html", context)
 
 
-@cache_control(max_age=POINTS_CACHE_SECONDS)
-def map_count(request: HttpRequest) -> HttpResponse:
-    """How many services the filters match (the map's status line; its markers are tiles)."""
-    return _cached_map_answer(
-        request,
-        "count",
-        lambda result: f'{{"count": {int(queries.map_count(result.services, result.locations))}}}',
-    )
-
-
 def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
     """A map answer for the request's filters, cached per filter set and data version (any
     change to services, locations or their links gives a new version) for
     POINTS_CACHE_SECONDS, which also bounds how stale ``open_now`` can be.
 
-    ``build(result)`` makes the JSON text from the filtered services; bad filters are 400.
+    ``build(result, cached)`` makes the JSON text from the filtered services; it may cache
+    parts under their own kind with ``cached(kind, build_part)``. Bad filters are 400.
     """
     query = api_parameters(request.GET).urlencode()
     version = queries.points_version()
+
+    def cached(part: str, build_part) -> str:
+        key = f"atlas:{part}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
+        text = cache.get(key)
+        if text is None:
+            text = build_part()
+            cache.set(key, text, POINTS_CACHE_SECONDS)
+        return text
+
     key = f"atlas:{kind}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
     body = cache.get(key)
     if body is None:
         result = filter_services(request.GET)
         if not result.is_valid:
             return JsonResponse({"errors": result.errors}, status=400)
-        body = build(result)
-        cache.set(key, body, POINTS_CACHE_SECONDS)
+        body = cached(kind, lambda: build(result, cached))
     return HttpResponse(body, content_type="application/json")
+
+
+@cache_control(max_age=POINTS_CACHE_SECONDS)
+def map_count(request: HttpRequest) -> HttpResponse:
+    """How many services the filters match (the map's status line; its markers are tiles)."""
+    return _cached_map_answer(
+        request,
+        "count",
+        lambda result, cached: (
+            f'{{"count": {int(queries.map_count(result.services, result.locations))}}}'
+        ),
+    )
+
+
+def _tile_kind(tile: Tile) -> str:
+    return f"tile:{tile.z}/{tile.x}/{tile.y}"
 
 
 @cache_control(max_age=POINTS_CACHE_SECONDS)
@@ -315,11 +331,20 @@ def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
     tile = Tile.checked(int(z), int(x), int(y))
     if tile is None:
         raise Http404(_("No such map tile."))
-    return _cached_map_answer(
-        request,
-        f"tile:{tile.z}/{tile.x}/{tile.y}",
-        lambda result: tile_json(tile, result.services, result.locations),
-    )
+
+    def build(result, cached) -> str:
+        extent = cached("extent", lambda: json.dumps(data_extent()))
+        return tile_text(
+            tile,
+            result.services,
+            result.locations,
+            json.loads(extent),
+            lambda part, build_part: (
+                build_part() if part == tile else cached(_tile_kind(part), build_part)
+            ),
+        )
+
+    return _cached_map_answer(request, _tile_kind(tile), build)
 
 
 @cache_control(max_age=3600)

@@ -1,13 +1,14 @@
 """The map's tiles (``/karte/kacheln/z/x/y.json``): clusters and single markers per tile,
 checked against a hand-made set of services whose right answers are written here."""
 
+import json
 import math
 
 import pytest
 from django.contrib.gis.geos import Point
 from django.urls import reverse
 
-from atlas.site.tiles import SINGLE_MARKER_ZOOM
+from atlas.site.tiles import SINGLE_MARKER_ZOOM, SQL_FROM_ZOOM, Tile, tile_json
 from providers.models import Service
 from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
 
@@ -199,3 +200,16 @@ def test_the_world_tile_and_the_highest_zoom_answer(client, places):
     assert [c[2] for c in world["clusters"]] == [7]
     assert world["markers"] == []
     assert client.get(tile(19, 0, 0)).json() == {"clusters": [], "markers": []}
+
+
+def test_low_zoom_tiles_merged_from_their_children_match_one_statement(client, places):
+    z = SQL_FROM_ZOOM - 2
+    x, y = X >> (Z - z), Y >> (Z - z)
+    merged = client.get(tile(z, x, y)).json()
+    direct = json.loads(tile_json(Tile(z, x, y), Service.objects.published()))
+    assert [(c[2], c[4]) for c in merged["clusters"]] == [(c[2], c[4]) for c in direct["clusters"]]
+    assert [c[3] for c in merged["clusters"]] == [c[3] for c in direct["clusters"]]
+    for ours, theirs in zip(merged["clusters"], direct["clusters"], strict=True):
+        assert ours[0] == pytest.approx(theirs[0], abs=1e-5)
+        assert ours[1] == pytest.approx(theirs[1], abs=1e-5)
+    assert merged["markers"] == direct["markers"]

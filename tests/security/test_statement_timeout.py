@@ -59,7 +59,7 @@ def test_a_slow_site_statement_answers_a_503_page(client, short_timeout, monkeyp
 
 
 def test_the_map_data_times_out_as_json(client, short_timeout, monkeypatch):
-    monkeypatch.setattr(site_views, "tile_json", _sleep)
+    monkeypatch.setattr(site_views, "tile_text", _sleep)
     response = client.get("/karte/kacheln/10/550/335.json")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
