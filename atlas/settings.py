@@ -191,6 +191,15 @@ ATLAS_UPLOAD_MAX_AGE_SECONDS = env.int("ATLAS_UPLOAD_MAX_AGE_SECONDS", default=3
 # The SRID every geometry is stored in; the API speaks the same (WGS84).
 ATLAS_SRID = 4326
 
+# Each web worker's own cache (map tiles, counts, …). Django's default keeps 300 entries;
+# one map view at city zoom fills ~100 (a tile and the children it is merged from).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
 # Social monitoring: the 2SFCA catchment distance, the share of the city median below
 # which an area is a gap, and the indicator whose worse-than-median areas are priorities.
 ATLAS_MONITORING_CATCHMENT_METRES = env.int("ATLAS_MONITORING_CATCHMENT_METRES", default=1000)

@@ -35,6 +35,10 @@ from .tiles import Tile, data_extent, tile_text
 
 LIST_PAGE_SIZE = 25
 POINTS_CACHE_SECONDS = 60
+# Map answers without open_now change only with the data version and the date, both in the
+# cache key: they stay cached longer (a cold tile over a city of a million services takes
+# seconds).
+MAP_CACHE_SECONDS = 6 * 3600
 # Metres and how they read (the same in German and English).
 RADIUS_CHOICES = [("500", "500 m"), ("1000", "1 km"), ("2000", "2 km"), ("5000", "5 km")]
 
@@ -280,22 +284,23 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
 
 
 def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
-    """A map answer for the request's filters, cached per filter set and data version (any
-    change to services, locations or their links gives a new version) for
-    POINTS_CACHE_SECONDS, which also bounds how stale ``open_now`` can be.
+    """A map answer for the request's filters, cached per filter set, data version (any
+    change to services, locations or their links gives a new version) and date for
+    MAP_CACHE_SECONDS, with ``open_now`` for POINTS_CACHE_SECONDS (how stale it can be).
 
     ``build(result, cached)`` makes the JSON text from the filtered services; it may cache
     parts under their own kind with ``cached(kind, build_part)``. Bad filters are 400.
     """
     query = api_parameters(request.GET).urlencode()
     version = queries.points_version()
+    seconds = POINTS_CACHE_SECONDS if "open_now" in request.GET else MAP_CACHE_SECONDS
 
     def cached(part: str, build_part) -> str:
         key = f"atlas:{part}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
         text = cache.get(key)
         if text is None:
             text = build_part()
-            cache.set(key, text, POINTS_CACHE_SECONDS)
+            cache.set(key, text, seconds)
         return text
 
     key = f"atlas:{kind}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
