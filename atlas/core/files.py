@@ -118,7 +118,11 @@ def open_zip(path: Path, *, what: str | None = None) -> zipfile.ZipFile:
 
 def check_declared_sizes(archive: zipfile.ZipFile, name: str, limits: Limits) -> None:
     """Refuse an archive whose members declare more than the unpacked limit in total."""
-    declared = sum(member.file_size for member in archive.infolist())
+    refuse_declared_size(name, sum(member.file_size for member in archive.infolist()), limits)
+
+
+def refuse_declared_size(name: str, declared: int, limits: Limits) -> None:
+    """Refuse a file whose declared unpacked size (zip members, gzip trailer) is over the limit."""
     if declared > limits.unpacked_bytes:
         raise FileRefused(
             _("%(path)s unpacks to %(size)s; the atlas unpacks at most %(limit)s.")
@@ -164,16 +168,7 @@ def check_gzip(path: str | Path, limits: Limits | None = None, *, name: str | No
     with open(path, "rb") as raw:
         if raw.seek(0, io.SEEK_END) >= 18:  # the smallest gzip file: header and trailer
             raw.seek(-4, io.SEEK_END)
-            declared = int.from_bytes(raw.read(4), "little")
-            if declared > limits.unpacked_bytes:
-                raise FileRefused(
-                    _("%(path)s unpacks to %(size)s; the atlas unpacks at most %(limit)s.")
-                    % {
-                        "path": name,
-                        "size": _megabytes(declared),
-                        "limit": _megabytes(limits.unpacked_bytes),
-                    }
-                )
+            refuse_declared_size(name, int.from_bytes(raw.read(4), "little"), limits)
     budget = UnpackBudget(name, limits.unpacked_bytes, limits.unpacked_bytes)
     try:
         with gzip.open(path, "rb") as stream:
