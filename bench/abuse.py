@@ -179,7 +179,7 @@ def bench_throttle() -> None:
         "ATLAS_NUM_PROXIES": "1",
     }
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM core_throttlehit")
+        cursor.execute("DELETE FROM core_throttlecount")
     # Without debug the app refuses to start before collectstatic (atlas/wsgi.py).
     subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],

@@ -3,17 +3,23 @@
 from django.db import models
 
 
-class ThrottleHit(models.Model):
-    """One request a throttle let pass: ``key`` is scope and client address. Shared by every
-    server process (a per-process memory cache let 3 workers pass 3 times the limit); rows
-    older than the longest throttle period are deleted now and then."""
+class ThrottleCount(models.Model):
+    """How many requests a throttle let pass for one ``key`` (scope and client address) in
+    the time bucket starting at ``bucket`` (Unix seconds; a bucket is 1/60 of the
+    throttle's period, at least a second). Shared by every server process (a per-process
+    memory cache let 3 workers pass 3 times the limit). One row per key and bucket, so a
+    check sums at most 61 rows however many requests a client sent: a row per request
+    made the check grow with the client's traffic (0.65 ms at 300 hits in the hour, 1.25 ms
+    at 900, and a client near 6,000/hour would pay ~8 ms per request). Buckets older than
+    the longest throttle period are deleted now and then."""
 
+    pk = models.CompositePrimaryKey("key", "bucket")
     key = models.CharField(max_length=200)
-    at = models.DateTimeField()
+    bucket = models.BigIntegerField()
+    hits = models.PositiveIntegerField()
 
     class Meta:
         default_permissions = ()
-        indexes = [models.Index(fields=["key", "at"], name="throttlehit_key_at")]
 
     def __str__(self) -> str:
-        return f"{self.key} at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.key}: {self.hits} from {self.bucket}"

@@ -8,11 +8,12 @@ Three parts, each with one job:
   proxy; whatever a client put further left is ignored. The default (0) never trusts the
   header. django-axes and the report form use the same function.
 - ``AnonRateThrottle``: a DRF throttle whose counts live in PostgreSQL
-  (``core.ThrottleHit``), so 3 gunicorn workers share one count. The check and the insert
-  run under a transaction-scoped advisory lock on the key: at most N requests pass in any
-  window of the period, also when the workers race. Django's database cache was the other
-  candidate; DRF's throttle reads, changes and writes a whole history list there (for
-  6000/hour a 6,000-entry pickle per request) and two workers reading at once both pass.
+  (``core.ThrottleCount``, per key and time bucket), so 3 gunicorn workers share one count.
+  The check and the count run under a transaction-scoped advisory lock on the key: at most
+  N requests pass in any window of the period, also when the workers race. Django's
+  database cache was the other candidate; DRF's throttle reads, changes and writes a whole
+  history list there (for 6000/hour a 6,000-entry pickle per request) and two workers
+  reading at once both pass.
 - ``ThrottleMiddleware``: the same throttles for every public page outside /api/ (where
   DRF applies them): the map data, the list, the service and area pages, the report form.
 """
@@ -29,12 +30,14 @@ from django.utils.translation import gettext as _
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from .models import ThrottleHit
+from .models import ThrottleCount
 
 # Paths the middleware leaves alone: DRF throttles the API itself; static files are
 # served before it; the admin's login is limited by django-axes; health probes poll.
 UNTHROTTLED_PREFIXES = ("/api/", "/static/", "/admin/", "/healthz")
 CLEANUP_CHANCE = 0.001
+# Buckets older than this are deleted (the longest period, a day, and its last bucket).
+KEEP_SECONDS = 2 * 86400
 
 
 def num_proxies() -> int:
@@ -87,53 +90,46 @@ def _parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds
 
 
+def bucket_seconds(period: int) -> int:
+    """Width of a counting bucket: 1/60 of the period (a minute's limit counts per second,
+    an hour's per minute), at least a second. It divides the period: every period is one
+    unit of ``_parse_rate``."""
+    return max(1, period // 60)
+
+
 def record_hits(windows: list[tuple[str, int, int]]) -> list[float | None]:
     """Count a request for each ``(key, limit, period_seconds)`` where fewer than ``limit``
     passed within the period: per window None when it may pass, else the seconds until the
-    oldest counted request leaves the window.
+    oldest counted bucket leaves the window.
 
-    One round trip for all windows: the locks and the count-and-insert are two statements
-    sent together, run by PostgreSQL as one transaction (each statement with a fresh
-    snapshot, so the count sees every hit committed before the lock was granted). Two
-    throttles with a transaction each took 6 round trips, 7 to 9 ms of a 10 ms point
-    lookup at load 9."""
+    The window is the current bucket and the buckets of the period before it (61 at
+    most), so no ``period`` seconds ever see more than ``limit`` requests pass (any such
+    stretch lies in the counted buckets of its last request); a client may wait up to
+    one bucket (1/60 of the period) longer than a count of single requests would make it.
+
+    One round trip for all windows: the database function ``core_count_hits`` (migration
+    core 0002) takes the keys' locks, then counts, as one transaction. Two throttles with a
+    transaction each took 6 round trips, 7 to 9 ms of a 10 ms point lookup at load 9; a
+    row per request made the count grow with the client's traffic."""
     if not windows:
         return []
-    table = ThrottleHit._meta.db_table
     keys = [key for key, _, _ in windows]
-    # Table name from model metadata; values are parameters. Locks in key order: two
-    # processes locking the same keys cannot deadlock.
-    sql = f"""
-        SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
-        FROM unnest(%s::text[]) AS k ORDER BY k;
-        WITH window_ AS (
-            SELECT * FROM unnest(%s::text[], %s::int[], %s::int[]) AS w (key, lim, secs)),
-        recent AS (
-            SELECT w.key, w.lim, w.secs, count(h.at) AS n, min(h.at) AS first
-            FROM window_ w LEFT JOIN {table} h
-              ON h.key = w.key AND h.at > clock_timestamp() - make_interval(secs => w.secs)
-            GROUP BY w.key, w.lim, w.secs),
-        hit AS (
-            INSERT INTO {table} (key, at) SELECT key, clock_timestamp() FROM recent
-            WHERE n < lim RETURNING 1)
-        SELECT key, n < lim,
-               extract(epoch FROM first + make_interval(secs => secs) - clock_timestamp())
-        FROM recent
-    """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(
-            sql,
+            "SELECT key, passed, wait FROM core_count_hits(%s, %s, %s, %s)",
             [
-                keys,
                 keys,
                 [limit for _, limit, _ in windows],
                 [seconds for _, _, seconds in windows],
+                [bucket_seconds(seconds) for _, _, seconds in windows],
             ],
         )
         results = {key: (passed, wait) for key, passed, wait in cursor.fetchall()}
         if random.random() < CLEANUP_CHANCE:  # noqa: S311 - not for security
+            table = ThrottleCount._meta.db_table
             cursor.execute(
-                f"DELETE FROM {table} WHERE at < clock_timestamp() - interval '1 day'"  # noqa: S608
+                f"DELETE FROM {table} WHERE bucket < extract(epoch FROM now()) - %s",  # noqa: S608
+                [KEEP_SECONDS],
             )
     waits: list[float | None] = []
     for key in keys:
