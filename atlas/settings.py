@@ -168,6 +168,9 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
+# The complete service exports are kept here as files, one pair per data version
+# (providers/export_files.py). Not under MEDIA_ROOT, which a web server may publish.
+ATLAS_EXPORT_FILES_DIR = env.path("ATLAS_EXPORT_FILES_DIR", default=BASE_DIR / "var" / "exports")
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

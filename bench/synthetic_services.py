@@ -213,7 +213,7 @@ def generate(total: int, seed: int = 1) -> None:
         )
         cursor.execute(
             f"""SELECT providers_refresh_features(ARRAY({BENCH_SERVICES})),
-                       nextval('providers_data_version')""",
+                       providers_note_data_change()""",
             [],
         )
         # Django's foreign keys are checked at commit; ALTER TABLE needs them checked now.

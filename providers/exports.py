@@ -245,9 +245,12 @@ def service_csv_lines(
     services: QuerySet, locations: QuerySet[Location] | None = None
 ) -> Iterator[str]:
     """The header line, then one line per service and offered location (streamed)."""
-    header = [name for name, _ in SERVICE_COLUMNS]
-    rows = service_rows(services, locations).iterator(chunk_size=2000)
-    return csv_lines(_with_header(header, rows))
+    return service_table_lines(service_rows(services, locations).iterator(chunk_size=2000))
+
+
+def service_table_lines(rows: Iterable) -> Iterator[str]:
+    """CSV lines of ``service_rows``' rows, after the header line."""
+    return csv_lines(_with_header([name for name, _ in SERVICE_COLUMNS], rows))
 
 
 def _with_header(header: list[str], rows: Iterable) -> Iterator:

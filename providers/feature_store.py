@@ -12,20 +12,45 @@ triggers with transition tables ("transition tables cannot be specified for trig
 column lists", as PostgreSQL 15 answers), and the statement-level triggers need the transition
 tables to see which rows a bulk statement touched (row-level triggers would refresh once
 per row of an import). So the comparison of old and new rows on the watched columns is in
-the function. Any statement on these tables also advances the sequence
-``providers_data_version``, which the map's cache keys read (``data_version``).
+the function.
+
+The data version (``data_version``) labels what the map's tile cache and the export files
+hold, so a label must never stand for two different states of the data. It is a row,
+``providers_dataversion``, not a sequence read directly: a sequence is not transactional,
+so a reader could see a writer's new number while the writer's changes were still
+uncommitted, and would keep old data under the new label for good. The row is updated in
+the writer's transaction and becomes visible together with its changes (MVCC), so a
+statement that reads the version and the data (``CurrentDataVersion`` in the export's
+query) reads one state, and two snapshots with the same version see the same committed
+changes: writers update the row one after the other (its row lock), each to a fresh number
+of the sequence ``providers_data_version``.
+
+Every statement on a watched table calls ``providers_note_data_change()``. The first one of
+a transaction queues a deferred constraint trigger (``providers_dataversion_commit``) that
+updates the row once, at commit, after the transaction's own statements: the row lock is
+held from then to the end of the commit, not through the transaction, so concurrent admin
+writers do not queue behind a long import, and a writer waiting for the version row holds
+no lock that the holder still waits for (only the foreign-key checks that Django defers to
+commit run after it, and they wait only for a transaction that deletes a referenced row,
+which would make the holder fail anyway). Inside the writing transaction, before commit,
+``data_version`` answers a transaction-local number (``atlas.data_version``, a fresh value of
+the sequence after each statement): the transaction sees its own changes, so its cache
+entries must not carry the committed label, and nobody else ever reads that number.
+Statements that bypass the triggers (``TRUNCATE``, triggers disabled for a bulk load) must
+call ``advance_data_version`` themselves; rebuilding the stored features on ``migrate``
+does.
 """
 
 from __future__ import annotations
 
 from django.core import checks
 from django.db import connections, transaction
+from django.db.models import BigIntegerField, Func
 
 from atlas.core.db_functions import (
     compiled_sql,
     function_is_current,
     install_function,
-    sequence_value,
     table_exists,
 )
 
@@ -35,6 +60,65 @@ from .models import Category, Location, Organization, Service, ServiceAtLocation
 FUNCTION = "providers_refresh_features(bigint[])"
 CHANGED_FUNCTION = "providers_features_changed()"
 DATA_VERSION = "providers_data_version"
+VERSION_SETTING = "atlas.data_version"
+# The version this statement sees: the writing transaction's own number while it has
+# uncommitted changes, else the committed row.
+CURRENT_VERSION_SQL = (
+    f"coalesce(nullif(current_setting('{VERSION_SETTING}', true), '')::bigint, "
+    "(SELECT version FROM providers_dataversion))"
+)
+VERSION_SQL = f"""
+CREATE SEQUENCE IF NOT EXISTS {DATA_VERSION};
+CREATE TABLE IF NOT EXISTS providers_dataversion (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version bigint NOT NULL
+);
+INSERT INTO providers_dataversion (version) VALUES (nextval('{DATA_VERSION}'))
+    ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS providers_dataversion_pending ();
+
+CREATE OR REPLACE FUNCTION providers_note_data_change() RETURNS void
+LANGUAGE plpgsql AS $note$
+BEGIN
+    IF coalesce(current_setting('{VERSION_SETTING}', true), '') = '' THEN
+        -- Once per transaction (and again after a rolled-back savepoint, which takes the
+        -- row and the setting with it): queue the update of the version row at commit.
+        INSERT INTO providers_dataversion_pending DEFAULT VALUES;
+    END IF;
+    PERFORM set_config('{VERSION_SETTING}', nextval('{DATA_VERSION}')::text, true);
+END
+$note$;
+
+CREATE OR REPLACE FUNCTION providers_dataversion_commit() RETURNS trigger
+LANGUAGE plpgsql AS $commit$
+BEGIN
+    -- Only this transaction's rows are visible: others' are uncommitted, and every
+    -- transaction removes its own here, so none is ever committed.
+    DELETE FROM providers_dataversion_pending;
+    PERFORM set_config('{VERSION_SETTING}', '', true);
+    UPDATE providers_dataversion SET version = nextval('{DATA_VERSION}');
+    RETURN NULL;
+END
+$commit$;
+
+DROP TRIGGER IF EXISTS providers_dataversion_commit ON providers_dataversion_pending;
+CREATE CONSTRAINT TRIGGER providers_dataversion_commit
+    AFTER INSERT ON providers_dataversion_pending
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    EXECUTE FUNCTION providers_dataversion_commit();
+
+-- A new service without a location has no feature, but the CSV export lists it.
+CREATE OR REPLACE FUNCTION providers_service_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $inserted$
+BEGIN
+    PERFORM providers_note_data_change();
+    RETURN NULL;
+END
+$inserted$;
+CREATE OR REPLACE TRIGGER providers_service_version_insert
+    AFTER INSERT ON providers_service
+    FOR EACH STATEMENT EXECUTE FUNCTION providers_service_inserted();
+"""
 
 
 def function_sql(using: str = "default") -> str:
@@ -119,7 +203,7 @@ LANGUAGE plpgsql AS $changed$
 DECLARE
     ids bigint[];
 BEGIN
-    PERFORM nextval('{DATA_VERSION}');
+    PERFORM providers_note_data_change();
     CASE TG_TABLE_NAME{branches}
     END CASE;
     IF cardinality(ids) > 0 THEN
@@ -136,7 +220,7 @@ def install(using: str = "default") -> bool:
     feature if the refresh changed; return whether it did."""
     with transaction.atomic(using=using):
         with connections[using].cursor() as cursor:
-            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {DATA_VERSION}")
+            cursor.execute(VERSION_SQL)
         install_function(CHANGED_FUNCTION, changed_function_sql(), using)
         changed = install_function(FUNCTION, function_sql(using), using)
         if changed:
@@ -145,6 +229,8 @@ def install(using: str = "default") -> bool:
                     "SELECT providers_refresh_features(ARRAY(SELECT id FROM providers_service))"
                 )
                 cursor.execute("ANALYZE providers_servicefeature")
+            # The stored texts changed without a statement on a watched table.
+            advance_data_version(using)
     return changed
 
 
@@ -154,9 +240,31 @@ def install_after_migrate(sender, using: str = "default", **kwargs) -> None:
 
 
 def data_version(using: str = "default") -> int:
-    """A number that grows with every change to services, locations, their links,
-    contacts and taxonomies (for cache keys)."""
-    return sequence_value(DATA_VERSION, using)
+    """A number that changes with every committed change to services, locations, their
+    links, contacts and taxonomies, read from the same snapshot as the next statements'
+    data (for cache keys; see the module docstring). Inside a transaction with uncommitted
+    changes, a number of its own that grows with each of its statements."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT {CURRENT_VERSION_SQL}")
+        return int(cursor.fetchone()[0])
+
+
+def advance_data_version(using: str = "default") -> None:
+    """Give the data a new version when this transaction commits, for changes made without
+    the triggers (bulk loads with triggers disabled, a rebuild of the stored features)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT providers_note_data_change()")
+
+
+class CurrentDataVersion(Func):
+    """``data_version`` as an expression: read in the same statement, hence the same
+    snapshot, as the rows it is selected with."""
+
+    template = CURRENT_VERSION_SQL
+    output_field = BigIntegerField()
+
+    def get_group_by_cols(self):
+        return []  # one value per statement: nothing to group by
 
 
 @checks.register(checks.Tags.database)

@@ -31,6 +31,13 @@ def english_messages():
         yield
 
 
+@pytest.fixture(autouse=True)
+def export_files_dir(settings, tmp_path):
+    """Stored export files (providers/export_files.py) go to the test's own directory."""
+    settings.ATLAS_EXPORT_FILES_DIR = tmp_path / "exports"
+    return settings.ATLAS_EXPORT_FILES_DIR
+
+
 @pytest.fixture
 def client():
     """The test client asks for English pages unless a test sends another Accept-Language."""

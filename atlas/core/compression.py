@@ -65,12 +65,18 @@ def gzip_chunks(chunks: Iterable[str | bytes], level: int = GZIP_LEVEL) -> Itera
 def streaming_download(
     request, chunks: Iterable[str | bytes], *, content_type: str, filename: str
 ) -> StreamingHttpResponse:
-    """A streamed attachment, gzip-compressed when the request accepts it. ``Vary`` names
-    ``Accept-Encoding`` either way, so that a cache keeps both variants apart."""
+    """A streamed attachment, gzip-compressed when the request accepts it."""
     compressed = accepts_gzip(request)
     response = StreamingHttpResponse(
         gzip_chunks(chunks) if compressed else chunks, content_type=content_type
     )
+    return attachment_headers(response, compressed=compressed, filename=filename)
+
+
+def attachment_headers(response, *, compressed: bool, filename: str):
+    """The headers of every download, streamed or stored: ``Content-Encoding`` when
+    ``compressed``, and ``Vary`` naming ``Accept-Encoding`` either way, so that a cache
+    keeps both variants apart."""
     if compressed:
         response["Content-Encoding"] = "gzip"
     patch_vary_headers(response, ["Accept-Encoding"])

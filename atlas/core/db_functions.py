@@ -47,13 +47,3 @@ def install_function(signature: str, create_sql: str, using: str = "default") ->
 def table_exists(table: str, using: str = "default") -> bool:
     """For post_migrate receivers: false while migrated back to before the table."""
     return table in connections[using].introspection.table_names()
-
-
-def sequence_value(name: str, using: str = "default") -> int:
-    """The last value of the sequence ``name`` (a data version bumped by triggers): no lock,
-    not rolled back with a transaction; 0 while it does not exist. Read directly (the
-    pg_sequences view reads every sequence of the database: 6 ms per cached map tile)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_sequence_last_value(to_regclass(%s))", [name])
-        row = cursor.fetchone()
-    return int(row[0] or 0) if row else 0

@@ -30,7 +30,7 @@ from atlas.core.api_tools import (
 from atlas.core.compression import streaming_download
 from atlas.core.roles import can_see_internal_contacts
 
-from .. import exports
+from .. import export_files, exports
 from .. import features as service_features
 from ..filters import (
     ServiceFilterSet,
@@ -136,6 +136,8 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     )
     def export_csv(self, request):
         query = parsed_query(request)
+        if query == ServiceQuery():
+            return export_files.csv_response(request, self.get_queryset())
         return streaming_download(
             request,
             exports.service_csv_lines(
@@ -152,11 +154,14 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
     )
     def export_geojson(self, request):
         query = parsed_query(request)
+        internal = can_see_internal_contacts(request.user)
+        if query == ServiceQuery() and not internal:
+            return export_files.geojson_response(request, self.get_queryset())
         features = service_features.export_features(
             service_queryset(query, self.get_queryset()),
             locations=matched_locations(query),
             near=query.near.point if query.near else None,
-            internal=can_see_internal_contacts(request.user),
+            internal=internal,
         )
         return streaming_download(
             request,
