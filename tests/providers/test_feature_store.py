@@ -301,3 +301,16 @@ def test_the_system_check_warns_about_an_outdated_function():
         cursor.execute(f"COMMENT ON FUNCTION {feature_store.FUNCTION} IS 'outdated'")
     messages = checks.run_checks(databases=["default"], tags=[checks.Tags.database])
     assert [m.id for m in messages if m.id.startswith("providers.")] == ["providers.W001"]
+
+
+@pytest.mark.parametrize("internal", [False, True])
+def test_the_request_text_is_one_plain_concatenation(service, internal):
+    """Concat wrapped each of the seven parts of a near= feature in COALESCE (a pair of
+    expressions per part to build and compile per request, six COALESCE per row); the
+    parts are never NULL, so the text is ``a || b || …``, and still valid JSON."""
+    rows = ServiceFeature.objects.with_text(internal=internal, near=Point(13.4, 52.5))
+    sql = str(rows.values("text").query)
+    assert "COALESCE" not in sql.replace('COALESCE("providers_servicefeature"."internal"', "")
+    feature = json.loads(rows.filter(service=service).first().text)
+    assert feature["properties"]["distance"] >= 0
+    assert feature["properties"]["is_stale"] in (True, False)
