@@ -35,7 +35,10 @@ sys.path.insert(0, str(BASE_DIR))
 
 from django.db import connection  # noqa: E402
 
-from bench.synthetic_services import ensure_generated  # noqa: E402  (sets up Django)
+from bench.synthetic_services import (  # noqa: E402  (sets up Django)
+    ensure_generated,
+    refuse_unmigrated_database,
+)
 from providers import features as service_features  # noqa: E402
 from providers.filters import (  # noqa: E402
     matched_locations,
@@ -279,6 +282,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# bench/abuse.py on {os.uname().nodename}, {os.cpu_count()} cores; load {load()}")
     ensure_data()
+    refuse_unmigrated_database()
     for name, section in SECTIONS.items():
         if not args.only or name in args.only:
             section()

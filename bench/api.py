@@ -61,6 +61,7 @@ from bench.synthetic_services import (  # noqa: E402  (sets up Django)
     drop_bench_data,
     ensure_generated,
     refuse_shared_database,
+    refuse_unmigrated_database,
 )
 
 PORT = 8101
@@ -378,6 +379,7 @@ def main() -> None:
         print("Benchmark data removed.")
         return
     ensure_generated(args.services, regenerate=args.regenerate)
+    refuse_unmigrated_database()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM providers_service s WHERE {PUBLISHED}", [])
         published = cursor.fetchone()[0]

@@ -28,6 +28,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 
 from planning_areas.models import Layer  # noqa: E402
 from providers.models import Location, Service  # noqa: E402
@@ -233,6 +234,26 @@ def generate(total: int, seed: int = 1) -> None:
 def refuse_shared_database() -> None:
     if settings.DATABASES["default"]["NAME"] == "atlas":
         raise SystemExit("Refusing to fill the shared database 'atlas'; set DATABASE_URL.")
+
+
+def unapplied_migrations() -> list[str]:
+    """Migrations of the code that the database lacks ("app.name")."""
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
+def refuse_unmigrated_database() -> None:
+    """A server on a database behind the code answers 500 to every request (e.g. the
+    request limits' function of core 0002): say so at once instead of timing errors."""
+    missing = unapplied_migrations()
+    if missing:
+        database = settings.DATABASES["default"]["NAME"]
+        raise SystemExit(
+            f"Database {database!r} lacks migrations {', '.join(missing)}. The shared benchmark"
+            " databases are read-only: clone one (CREATE DATABASE x TEMPLATE atlas_bench100k"
+            " OWNER atlas), migrate the clone and pass --database x."
+        )
 
 
 def ensure_generated(count: int, *, regenerate: bool = False) -> None:
