@@ -194,13 +194,21 @@ ATLAS_UPLOAD_MAX_AGE_SECONDS = env.int("ATLAS_UPLOAD_MAX_AGE_SECONDS", default=3
 # The SRID every geometry is stored in; the API speaks the same (WGS84).
 ATLAS_SRID = 4326
 
-# Each web worker's own cache (map tiles, counts, …). Django's default keeps 300 entries;
-# one map view at city zoom fills ~100 (a tile and the children it is merged from).
+# "default": each web worker's own cache (request limits, search expansions, credits):
+# cheap per request, never a database write. "map": the map's tiles and counts, shared by
+# every worker and host, since a cold tile costs the database far more than a shared read.
+# ATLAS_MAP_CACHE_URL in django-environ's cache URL form: by default a table in the database
+# (created by migrate), e.g. redis://127.0.0.1:6379/1 for Redis. Django's default keeps 300
+# entries; one map view at city zoom fills ~100 (a tile and the children it is merged from).
+MAP_CACHE = "map"
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "OPTIONS": {"MAX_ENTRIES": 5000},
-    }
+    },
+    MAP_CACHE: env.cache_url(
+        "ATLAS_MAP_CACHE_URL", default="dbcache://atlas_map_cache?max_entries=20000"
+    ),
 }
 
 # Social monitoring: the 2SFCA catchment distance, the share of the city median below

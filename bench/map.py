@@ -230,7 +230,7 @@ for path in sys.argv[1:]:
     z, x, y = (int(p) for p in path.rsplit(".", 1)[0].split("/")[-3:])
     result = filter_services(QueryDict(""))
     started = time.perf_counter()
-    tile_json(Tile(z, x, y), result.services, result.locations)
+    tile_json(Tile(z, x, y), result.narrowed_services, result.locations)
     print(path, f"{(time.perf_counter() - started) * 1000:.0f}")
 """
 

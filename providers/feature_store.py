@@ -1,4 +1,5 @@
-"""Keeps the stored service features (``ServiceFeature``) current, and the data version.
+"""Keeps the stored service features (``ServiceFeature``) and map markers
+(``ServiceMarker``) current, and the data version.
 
 Statement-level triggers on every table a feature embeds (created by migration
 ``0007_service_features``) call ``providers_features_changed()``, which finds the services
@@ -54,7 +55,7 @@ from atlas.core.db_functions import (
     table_exists,
 )
 
-from .features import STORED_COLUMNS, stored_feature_rows, watched
+from .features import STORES, watched
 from .models import Category, Location, Organization, Service, ServiceAtLocation, TargetGroup
 
 FUNCTION = "providers_refresh_features(bigint[])"
@@ -122,16 +123,20 @@ CREATE OR REPLACE TRIGGER providers_service_version_insert
 
 
 def function_sql(using: str = "default") -> str:
-    """``CREATE OR REPLACE FUNCTION`` of the refresh with the current feature definition."""
-    columns = ", ".join(STORED_COLUMNS)
-    # Only ORM-compiled SQL and constant column names are interpolated.
+    """``CREATE OR REPLACE FUNCTION`` of the refresh with the current definitions of the
+    stored features and map markers (``features.STORES``)."""
+    # Only ORM-compiled SQL and constant table and column names are interpolated.
+    body = "".join(
+        f"""
+    DELETE FROM {model._meta.db_table} WHERE service_id = ANY(service_ids);
+    INSERT INTO {model._meta.db_table} ({", ".join(columns)})
+    {compiled_sql(rows(), using)};"""
+        for model, columns, rows in STORES
+    )
     return f"""
 CREATE OR REPLACE FUNCTION providers_refresh_features(service_ids bigint[]) RETURNS void
 LANGUAGE plpgsql SET TimeZone = 'UTC' AS $refresh$
-BEGIN
-    DELETE FROM providers_servicefeature WHERE service_id = ANY(service_ids);
-    INSERT INTO providers_servicefeature ({columns})
-    {compiled_sql(stored_feature_rows(), using)};
+BEGIN{body}
 END
 $refresh$;
 """
@@ -178,7 +183,10 @@ def _table_branch(table: str, columns: tuple[str, ...] | None) -> str:
             f"UNION {_services_of(table, _changed_rows(columns, 'o'))}"
         )
     deleted = (
-        "DELETE FROM providers_servicefeature WHERE service_id IN (SELECT id FROM old_rows);"
+        " ".join(
+            f"DELETE FROM {model._meta.db_table} WHERE service_id IN (SELECT id FROM old_rows);"
+            for model, _columns, _rows in STORES
+        )
         if table == Service._meta.db_table
         else f"ids := ARRAY({_services_of(table, 'old_rows')});"
     )
@@ -228,14 +236,20 @@ def install(using: str = "default") -> bool:
                 cursor.execute(
                     "SELECT providers_refresh_features(ARRAY(SELECT id FROM providers_service))"
                 )
-                cursor.execute("ANALYZE providers_servicefeature")
+                for model, _columns, _rows in STORES:
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
             # The stored texts changed without a statement on a watched table.
             advance_data_version(using)
     return changed
 
 
+def _stores_exist(using: str = "default") -> bool:
+    """False while migrated back to before one of the stored tables."""
+    return all(table_exists(model._meta.db_table, using) for model, _c, _r in STORES)
+
+
 def install_after_migrate(sender, using: str = "default", **kwargs) -> None:
-    if table_exists("providers_servicefeature", using):
+    if _stores_exist(using):
         install(using)
 
 
@@ -273,7 +287,7 @@ def check_installed_functions(app_configs=None, databases=None, **kwargs) -> lis
     ``migrate``, which installs them)."""
     if not databases or "default" not in databases:
         return []
-    if not table_exists("providers_servicefeature"):
+    if not _stores_exist():
         return []
     outdated = [
         signature

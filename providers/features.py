@@ -27,9 +27,12 @@ from django.db.models import (
     Case,
     Exists,
     F,
+    FloatField,
     Func,
+    IntegerField,
     OuterRef,
     QuerySet,
+    Subquery,
     TextField,
     Value,
     When,
@@ -47,6 +50,7 @@ from .models import (
     Service,
     ServiceAtLocation,
     ServiceFeature,
+    ServiceMarker,
     ServiceQuerySet,
     TargetGroup,
     not_verified_since,
@@ -76,6 +80,10 @@ LOCATION_FIELDS = ("id", "name", "street", "house_number", "postcode", "city", "
 PUBLIC_CONTACT_FIELDS = ("id", "name", "role", "phone", "email", "languages")
 INTERNAL_CONTACT_FIELDS = (*PUBLIC_CONTACT_FIELDS, "visibility", "internal_phone")
 TAXONOMY_ORDER = ("sort_order", "name")
+# What the map's stored marker (``ServiceMarker``) takes from the service, and what decides
+# which of its categories gives the colour (the most specific: deepest, then first sorted).
+MARKER_SERVICE_FIELDS = ("name", "status", "valid_from", "valid_until")
+MARKER_CATEGORY_FIELDS = ("parent", "sort_order")
 CONTACT_ORDER = ("name", "pk")
 
 
@@ -92,9 +100,13 @@ def watched() -> dict[str, tuple[str, ...] | None]:
         ServiceAtLocation._meta.db_table: None,
     }
     return {
-        Service._meta.db_table: _columns(Service, *SERVICE_FIELDS, "organization"),
+        Service._meta.db_table: _columns(
+            Service, *SERVICE_FIELDS, "organization", *MARKER_SERVICE_FIELDS
+        ),
         Organization._meta.db_table: _columns(Organization, *ORGANIZATION_FIELDS),
-        Category._meta.db_table: _columns(Category, *CATEGORY_FIELDS, *TAXONOMY_ORDER),
+        Category._meta.db_table: _columns(
+            Category, *CATEGORY_FIELDS, *TAXONOMY_ORDER, *MARKER_CATEGORY_FIELDS
+        ),
         TargetGroup._meta.db_table: _columns(TargetGroup, *TARGET_GROUP_FIELDS, *TAXONOMY_ORDER),
         Location._meta.db_table: _columns(Location, *LOCATION_FIELDS, "point"),
         Contact._meta.db_table: _columns(
@@ -196,6 +208,90 @@ def stored_feature_rows() -> QuerySet:
         .order_by()
         .values_list(*STORED_COLUMNS.values())
     )
+
+
+class CategoryDepth(Func):
+    """How many ancestors a category has, walking up from its ``parent_id`` (at most 100
+    steps: a cycle, which the admin refuses, cannot hang the refresh)."""
+
+    output_field = IntegerField()
+    # Table and column names from model metadata only.
+    template = (  # noqa: S608
+        "(WITH RECURSIVE up(id, depth) AS (SELECT %(expressions)s, 0 UNION ALL "
+        'SELECT p."{parent}", up.depth + 1 FROM "{table}" p JOIN up ON p."{pk}" = up.id '
+        "WHERE up.depth < 100) SELECT max(depth) FROM up)"
+    ).format(
+        table=Category._meta.db_table,
+        parent=Category._meta.get_field("parent").column,
+        pk=Category._meta.pk.column,
+    )
+
+
+class MercatorX(Func):
+    """A point's web-mercator x as a share of the world's width (0 west, 1 east)."""
+
+    output_field = FloatField()
+    template = "(ST_X(%(expressions)s) + 180) / 360"
+
+
+class MercatorY(Func):
+    """A point's web-mercator y as a share of the world's height (0 north, 1 south); the
+    formula the map's tiles were cut with (slippy-map tile names)."""
+
+    output_field = FloatField()
+    template = (
+        "(1 - ln(tan(radians(ST_Y(%(expressions)s))) + 1 / cos(radians(ST_Y(%(expressions)s))))"
+        " / pi()) / 2"
+    )
+
+
+# Columns of ServiceMarker and where stored_marker_rows takes them from.
+STORED_MARKER_COLUMNS = {
+    "service_at_location_id": "pk",
+    "service_id": "service_id",
+    "location_id": "location_id",
+    "point": "location__point",
+    "x": "mercator_x",
+    "y": "mercator_y",
+    "category_id": "display_category",
+    "name": "service__name",
+    "status": "service__status",
+    "valid_from": "service__valid_from",
+    "valid_until": "service__valid_until",
+}
+
+
+def stored_marker_rows() -> QuerySet:
+    """The rows ``ServiceMarker`` stores for the services in ``service_ids`` (the refresh
+    function's parameter): one per offered location, in the order of
+    ``STORED_MARKER_COLUMNS``."""
+    most_specific = (
+        Category.objects.filter(services=OuterRef("service_id"))
+        .annotate(depth=CategoryDepth(F("parent_id")))
+        .order_by("-depth", "sort_order", "pk")
+        .values("pk")[:1]
+    )
+    return (
+        # Constant SQL naming the refresh function's parameter; no outside input.
+        ServiceAtLocation.objects.filter(
+            service_id__in=RawSQL("SELECT unnest(service_ids)", ())  # noqa: S611
+        )
+        .annotate(
+            mercator_x=MercatorX("location__point"),
+            mercator_y=MercatorY("location__point"),
+            display_category=Subquery(most_specific),
+        )
+        .order_by()
+        .values_list(*STORED_MARKER_COLUMNS.values())
+    )
+
+
+# What the refresh function rebuilds for the services a statement touched: each model's
+# rows, with its columns in the order of its query's values.
+STORES = (
+    (ServiceFeature, STORED_COLUMNS, stored_feature_rows),
+    (ServiceMarker, STORED_MARKER_COLUMNS, stored_marker_rows),
+)
 
 
 def _stored(

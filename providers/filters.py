@@ -267,6 +267,23 @@ class ServiceQuery:
     wheelchair: frozenset[str] | None = None
 
     @property
+    def has_service_filters(self) -> bool:
+        """Whether anything but the places narrows the published services."""
+        return any(
+            value is not None
+            for value in (
+                self.search,
+                self.category_ids,
+                self.target_group_ids,
+                self.organization_ids,
+                self.age,
+                self.free,
+                self.open_now,
+                self.modified_since,
+            )
+        )
+
+    @property
     def has_location_filters(self) -> bool:
         return any(
             value is not None for value in (self.area_ids, self.bbox, self.near, self.wheelchair)

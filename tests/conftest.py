@@ -102,13 +102,24 @@ def org_editor_a(db, organization_a):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(settings):
     """Throttle counters, other cache entries and the per-process district names of the
-    address search must not leak between tests."""
-    from django.core.cache import cache
+    address search must not leak between tests. The map's cache is a fresh one in memory
+    per test: the shared backends (a database table, Redis) outlive a test's rollback and
+    flush; tests/atlas/test_map_cache.py tests them."""
+    from django.core.cache import cache, caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.MAP_CACHE: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "map-tests",
+        },
+    }
 
     from planning_areas.address_search import district_names
 
     cache.clear()
+    caches[settings.MAP_CACHE].clear()
     district_names.clear()
     yield

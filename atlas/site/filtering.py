@@ -28,6 +28,14 @@ class FilterResult:
     services: QuerySet[Service]
     locations: QuerySet[Location] | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # False when only places (``locations``) narrow the published services: readers of
+    # stored rows that know "published" themselves (the map's markers) skip ``services``.
+    narrows_services: bool = True
+
+    @property
+    def narrowed_services(self) -> QuerySet[Service] | None:
+        """``services`` if a filter other than the places narrows them, else None."""
+        return self.services if self.narrows_services else None
 
     @property
     def is_valid(self) -> bool:
@@ -60,7 +68,11 @@ def filter_services(params: QueryDict) -> FilterResult:
         errors = {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
         return FilterResult(services=Service.objects.none(), errors=errors)
     services = service_queryset(query, Service.objects.published())
-    return FilterResult(services=services, locations=matched_locations(query))
+    return FilterResult(
+        services=services,
+        locations=matched_locations(query),
+        narrows_services=query.has_service_filters,
+    )
 
 
 def selected_values(params: QueryDict, name: str) -> list[str]:

@@ -15,32 +15,21 @@ from atlas.core.geojson import (
 )
 from planning_areas.models import Area, Layer
 from providers.feature_store import data_version
-from providers.models import Category, Service, ServiceAtLocation
+from providers.models import Category, Service, ServiceMarker
 
 # Tolerance in degrees (about 7–11 m in Germany) for outlines drawn on the map.
 
 
-def category_specificity() -> dict[int, tuple]:
-    """Sort keys that put a category's most specific (deepest, first-sorted) relatives first."""
-    categories = {c.pk: c for c in Category.objects.only("pk", "parent_id", "sort_order")}
-
-    def depth(pk: int) -> int:
-        level, node, seen = 0, categories[pk], set()
-        while node.parent_id and node.parent_id in categories and node.pk not in seen:
-            seen.add(node.pk)
-            level, node = level + 1, categories[node.parent_id]
-        return level
-
-    return {pk: (-depth(pk), c.sort_order, pk) for pk, c in categories.items()}
-
-
-def map_count(services: QuerySet[Service], locations: QuerySet | None = None) -> int:
-    """How many of ``services`` have a marker on the map: a location (with ``locations``,
-    one of those)."""
-    links = ServiceAtLocation.objects.filter(service__in=services.order_by().values("pk"))
+def map_count(services: QuerySet[Service] | None, locations: QuerySet | None = None) -> int:
+    """How many published services have a marker on the map (a location; with
+    ``locations``, one of those), narrowed by ``services`` (None: all published), counted
+    on the stored markers like the tiles."""
+    markers = ServiceMarker.objects.published()
+    if services is not None:
+        markers = markers.filter(service_id__in=services.order_by().values("pk"))
     if locations is not None:
-        links = links.filter(location__in=locations.order_by().values("pk"))
-    return links.values("service_id").distinct().count()
+        markers = markers.filter(location_id__in=locations.order_by().values("pk"))
+    return markers.values("service_id").distinct().count()
 
 
 def points_version() -> str:

@@ -26,14 +26,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.gis.db.models import Extent
+from django.conf import settings
+from django.contrib.gis.db.models import Extent, FloatField, Func
+from django.contrib.gis.geos import Polygon
 from django.db import connection
 from django.db.models import QuerySet
 
 from atlas.core.maps import MAX_ZOOM
-from providers.models import Location, Service, ServiceAtLocation
-
-from .queries import category_specificity
+from providers.models import Location, Service, ServiceMarker
 
 TILE_SIZE = 256
 CELLS_PER_SIDE = 8  # 64 px on screen: clusters (34–52 px wide) hardly overlap
@@ -99,6 +99,16 @@ class Tile:
         return clamp(py), clamp(px)
 
 
+class Latitude(Func):
+    function = "ST_Y"
+    output_field = FloatField()
+
+
+class Longitude(Func):
+    function = "ST_X"
+    output_field = FloatField()
+
+
 def data_extent() -> tuple[float, float, float, float] | None:
     """(west, south, east, north) of all locations, or None without any."""
     return Location.objects.aggregate(extent=Extent("point"))["extent"]
@@ -106,7 +116,7 @@ def data_extent() -> tuple[float, float, float, float] | None:
 
 def tile_text(
     tile: Tile,
-    services: QuerySet[Service],
+    services: QuerySet[Service] | None,
     locations: QuerySet[Location] | None,
     extent: tuple[float, float, float, float] | None,
     cached: Callable[[Tile, Callable[[], str]], str],
@@ -180,7 +190,7 @@ def merge(tile: Tile, children: list[dict]) -> str:
 
 
 def tile_json(
-    tile: Tile, services: QuerySet[Service], locations: QuerySet[Location] | None = None
+    tile: Tile, services: QuerySet[Service] | None, locations: QuerySet[Location] | None = None
 ) -> str:
     """The tile's clusters and single markers as JSON text built by PostgreSQL::
 
@@ -188,92 +198,89 @@ def tile_json(
          "markers": [[service id, lat, lng, category id, name], …]}
 
     ``category id`` is a marker's most specific category (its colour), or null; a
-    cluster's list has one entry per category, largest first.
+    cluster's list has one entry per category, largest first. ``services`` narrows the
+    published markers (None: all of them), ``locations`` their places.
+
+    One pass over the stored markers (``ServiceMarker``) in the tile: their grid position
+    is stored, so a marker costs a comparison and a hash aggregate, not a join.
     """
-    rank = category_specificity()
-    ranked_ids = sorted(rank, key=rank.__getitem__)
-    service_sql, service_params = services.order_by().values("pk").query.sql_with_params()
-    location_clause, location_params = "", ()
-    if locations is not None:
-        location_sql, location_params = locations.order_by().values("pk").query.sql_with_params()
-        location_clause = f"AND sal.location_id IN ({location_sql})"
     west, south, east, north = tile.bounds()
-    # A little margin for rounding: the exact test is on the pixel coordinates below.
+    # A little margin for the index's rough cut: the exact test is on x and y below.
     margin = (east - west) / TILE_SIZE
-    world = TILE_SIZE * 2**tile.z
-    cell = TILE_SIZE // CELLS_PER_SIDE
-    tables = {
-        "sal": ServiceAtLocation._meta.db_table,
-        "location": Location._meta.db_table,
-        "service": Service._meta.db_table,
-        "categories": Service.categories.through._meta.db_table,
-    }
-    # Only table names (from model metadata), integers computed here and ORM-compiled
-    # subqueries are interpolated; every value is a query parameter.
-    sql = f"""
-        WITH marker AS (
-            SELECT sal.service_id AS id, ST_Y(l.point) AS lat, ST_X(l.point) AS lng,
-                   (ST_X(l.point) + 180) / 360 * {world} AS px,
-                   (1 - ln(tan(radians(ST_Y(l.point))) + 1 / cos(radians(ST_Y(l.point))))
-                        / pi()) / 2 * {world} AS py
-            FROM "{tables["sal"]}" sal
-            JOIN "{tables["location"]}" l ON l.id = sal.location_id
-            WHERE l.point && ST_MakeEnvelope(%s, %s, %s, %s, 4326)
-              AND sal.service_id IN ({service_sql}) {location_clause}
-        ), in_tile AS (
-            SELECT id, lat, lng,
-                   floor(px / {cell})::int AS cx, floor(py / {cell})::int AS cy
-            FROM marker
-            WHERE px >= {tile.x * TILE_SIZE} AND px < {(tile.x + 1) * TILE_SIZE}
-              AND py >= {tile.y * TILE_SIZE} AND py < {(tile.y + 1) * TILE_SIZE}
-        ), placed AS (
-            SELECT in_tile.*, count(*) OVER (PARTITION BY cx, cy) AS n
-            FROM in_tile
-        ), coloured AS (
-            SELECT placed.*,
-                   (SELECT sc.category_id FROM "{tables["categories"]}" sc
-                    WHERE sc.service_id = placed.id
-                    ORDER BY array_position(%s::bigint[], sc.category_id::bigint) LIMIT 1)
-                   AS category
-            FROM placed
-        ), shares AS MATERIALIZED (
-            -- One pass over the markers for all clusters' category counts.
-            SELECT cx, cy, json_agg(json_build_array(category, k) ORDER BY k DESC, category)
-                   AS list
-            FROM (SELECT cx, cy, category, count(*) AS k
-                  FROM coloured WHERE n > 1 AND {tile.z} < {SINGLE_MARKER_ZOOM}
-                  GROUP BY cx, cy, category) per_category
-            GROUP BY cx, cy
-        ), clusters AS (
-            SELECT cx, cy, count(*) AS n, avg(lat) AS lat, avg(lng) AS lng,
-                   min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east
-            FROM placed WHERE n > 1 AND {tile.z} < {SINGLE_MARKER_ZOOM}
-            GROUP BY cx, cy
+    envelope = Polygon.from_bbox(
+        (
+            west - margin,
+            max(south - margin, -MAX_LATITUDE),
+            east + margin,
+            min(north + margin, MAX_LATITUDE),
         )
-        SELECT json_build_object(
-            'clusters', coalesce((
-                SELECT json_agg(json_build_array(
+    )
+    envelope.srid = settings.ATLAS_SRID
+    tiles = 2**tile.z
+    # x and y are shares of the world; a tile's bounds are exact binary fractions, so
+    # these comparisons are the ones on pixels (edge points belong east and south).
+    markers = ServiceMarker.objects.published().filter(
+        point__bboverlaps=envelope,
+        x__gte=tile.x / tiles,
+        x__lt=(tile.x + 1) / tiles,
+        y__gte=tile.y / tiles,
+        y__lt=(tile.y + 1) / tiles,
+    )
+    if services is not None:
+        markers = markers.filter(service_id__in=services.order_by().values("pk"))
+    if locations is not None:
+        markers = markers.filter(location_id__in=locations.order_by().values("pk"))
+    rows_sql, params = (
+        markers.order_by()
+        .annotate(lat=Latitude("point"), lng=Longitude("point"))
+        .values_list("pk", "x", "y", "category_id", "lat", "lng")
+        .query.sql_with_params()
+    )
+    table = ServiceMarker._meta.db_table
+    # Cells of 1/CELLS_PER_SIDE of the tile: the world in cells is a power of two too.
+    cells = tiles * CELLS_PER_SIDE
+    if tile.z >= SINGLE_MARKER_ZOOM:
+        clusters_sql = "'[]'::json"
+        markers_sql = f"""(SELECT json_agg(json_build_array(
+                    m.service_id, round(r.lat::numeric, 6), round(r.lng::numeric, 6),
+                    m.category_id, m.name)
+                    ORDER BY floor(r.y * {cells}), floor(r.x * {cells}), m.service_id)
+                FROM marker r JOIN "{table}" m ON m.service_at_location_id = r.pk)"""  # noqa: S608
+    else:
+        clusters_sql = """(SELECT json_agg(json_build_array(
                     round(c.lat::numeric, 6), round(c.lng::numeric, 6), c.n,
                     json_build_array(round(c.south::numeric, 6), round(c.west::numeric, 6),
                                      round(c.north::numeric, 6), round(c.east::numeric, 6)),
-                    s.list)
-                    ORDER BY c.cy, c.cx)
-                FROM clusters c JOIN shares s ON s.cx = c.cx AND s.cy = c.cy), '[]'),
-            'markers', coalesce((
-                SELECT json_agg(json_build_array(
-                    m.id, round(m.lat::numeric, 6), round(m.lng::numeric, 6), m.category,
-                    sv.name) ORDER BY m.cy, m.cx, m.id)
-                FROM coloured m JOIN "{tables["service"]}" sv ON sv.id = m.id
-                WHERE m.n = 1 OR {tile.z} >= {SINGLE_MARKER_ZOOM}), '[]')
+                    c.list) ORDER BY c.cy, c.cx)
+                FROM cell c WHERE c.n > 1)"""
+        markers_sql = f"""(SELECT json_agg(json_build_array(
+                    m.service_id, round(c.lat::numeric, 6), round(c.lng::numeric, 6),
+                    m.category_id, m.name) ORDER BY c.cy, c.cx, m.service_id)
+                FROM cell c JOIN "{table}" m ON m.service_at_location_id = c.pk
+                WHERE c.n = 1)"""  # noqa: S608
+    # Only the table name (from model metadata), integers computed here and ORM-compiled
+    # SQL are interpolated; every value is a query parameter.
+    sql = f"""
+        WITH marker (pk, x, y, category, lat, lng) AS ({rows_sql}),
+        per_category AS (
+            SELECT floor(x * {cells})::int AS cx, floor(y * {cells})::int AS cy, category,
+                   count(*)::int AS k, sum(lat) AS lat, sum(lng) AS lng,
+                   min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east,
+                   min(pk) AS pk
+            FROM marker GROUP BY 1, 2, 3
+        ), cell AS (
+            SELECT cx, cy, sum(k)::int AS n, sum(lat) / sum(k) AS lat, sum(lng) / sum(k) AS lng,
+                   min(south) AS south, min(west) AS west, max(north) AS north,
+                   max(east) AS east, min(pk) AS pk,
+                   json_agg(json_build_array(category, k) ORDER BY k DESC, category) AS list
+            FROM per_category GROUP BY cx, cy
+        )
+        SELECT json_build_object(
+            'clusters', coalesce({clusters_sql}, '[]'),
+            'markers', coalesce({markers_sql}, '[]')
         )::text
     """  # noqa: S608
-    envelope = [
-        west - margin,
-        max(south - margin, -MAX_LATITUDE),
-        east + margin,
-        min(north + margin, MAX_LATITUDE),
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*envelope, *service_params, *location_params, ranked_ids])
+        cursor.execute(sql, params)
         (text,) = cursor.fetchone()
     return text

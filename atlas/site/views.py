@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Prefetch
@@ -295,6 +295,8 @@ def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
     version = queries.points_version()
     seconds = POINTS_CACHE_SECONDS if "open_now" in request.GET else MAP_CACHE_SECONDS
 
+    cache = caches[settings.MAP_CACHE]
+
     def cached(part: str, build_part) -> str:
         key = f"atlas:{part}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
         text = cache.get(key)
@@ -320,7 +322,7 @@ def map_count(request: HttpRequest) -> HttpResponse:
         request,
         "count",
         lambda result, cached: (
-            f'{{"count": {int(queries.map_count(result.services, result.locations))}}}'
+            f'{{"count": {int(queries.map_count(result.narrowed_services, result.locations))}}}'
         ),
     )
 
@@ -341,7 +343,7 @@ def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
         extent = cached("extent", lambda: json.dumps(data_extent()))
         return tile_text(
             tile,
-            result.services,
+            result.narrowed_services,
             result.locations,
             json.loads(extent),
             lambda part, build_part: (

@@ -10,7 +10,7 @@ migrations and the other apps expect.
 from ..editorial import PendingChange, ProblemReport, ServiceDeletion
 from .common import ChoiceArrayField, Language, LegalBasis, TimeStamped
 from .contacts import Contact, ContactQuerySet
-from .features import ServiceFeature, ServiceFeatureQuerySet
+from .features import ServiceFeature, ServiceFeatureQuerySet, ServiceMarker, ServiceMarkerQuerySet
 from .locations import Location, LocationQuerySet, location_condition
 from .organizations import Organization, OrganizationQuerySet
 from .services import (
@@ -57,6 +57,8 @@ __all__ = [
     "ServiceDeletion",
     "ServiceFeature",
     "ServiceFeatureQuerySet",
+    "ServiceMarker",
+    "ServiceMarkerQuerySet",
     "ServiceQuerySet",
     "TargetGroup",
     "TimeStamped",

@@ -9,6 +9,7 @@ bulk imports, raw SQL and the admin all keep them current inside their own trans
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
 from django.db.models import Case, Expression, F, Func, Value, When
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from atlas.core.geography import GeographyDistance
 
-from .services import not_verified_since
+from .services import Service, not_verified_since, published_condition
 
 
 class JoinedText(Func):
@@ -106,3 +107,64 @@ class ServiceFeature(models.Model):
 
     def __str__(self) -> str:
         return f"feature {self.pk}"
+
+
+class ServiceMarkerQuerySet(models.QuerySet):
+    def published(self) -> ServiceMarkerQuerySet:
+        """Markers of the services the public may see (the services' own condition)."""
+        return self.filter(published_condition())
+
+
+class ServiceMarker(models.Model):
+    """One service at one location as the map draws it, kept by the same triggers as
+    ``ServiceFeature``: a map tile reads this one narrow table (point, position on the
+    web-mercator grid, colour, name, whether published today) instead of joining every
+    marker in view to its service and categories (~20 µs a marker under load)."""
+
+    service_at_location = models.OneToOneField(
+        "providers.ServiceAtLocation",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    service = models.ForeignKey(
+        "providers.Service", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    location = models.ForeignKey(
+        "providers.Location",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    point = models.PointField(srid=settings.ATLAS_SRID)
+    # The point in web mercator as a share of the world's width (0 to 1, from the west and
+    # from the north): times a zoom level's width in pixels (a power of two, so exact) it
+    # is the pixel, and a tile's bounds are compared without any trigonometry per marker.
+    x = models.FloatField()
+    y = models.FloatField()
+    # The most specific of the service's categories (its colour), or none.
+    category = models.ForeignKey(
+        "providers.Category",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    name = models.CharField(max_length=255)
+    # What published_condition() reads, copied from the service.
+    status = models.CharField(max_length=10, choices=Service.Status.choices)
+    valid_from = models.DateField(null=True)
+    valid_until = models.DateField(null=True)
+
+    objects = ServiceMarkerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stored map marker")
+        verbose_name_plural = _("stored map markers")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"marker {self.pk}"

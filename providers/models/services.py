@@ -63,6 +63,14 @@ def not_verified_since(today: datetime.date | None = None) -> Q:
     return Q(last_verified__isnull=True) | Q(last_verified__lt=verified_limit(today))
 
 
+def published_condition() -> Q:
+    """What "published" means, on any model with the service's ``status``, ``valid_from``
+    and ``valid_until`` (services, and the map's stored markers): published and valid
+    today."""
+    today = timezone.localdate()
+    return Q(status=Service.Status.PUBLISHED) & ~Q(valid_from__gt=today) & ~Q(valid_until__lt=today)
+
+
 class ServiceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ServiceQuerySet:
         """Published services for everyone; all for admins and editors; an organisation
@@ -182,12 +190,7 @@ class ServiceQuerySet(models.QuerySet):
 
     def published(self) -> ServiceQuerySet:
         """Services the public may see: published and valid today."""
-        today = timezone.localdate()
-        return (
-            self.filter(status=Service.Status.PUBLISHED)
-            .exclude(valid_from__gt=today)
-            .exclude(valid_until__lt=today)
-        )
+        return self.filter(published_condition())
 
     def data_sources(self) -> list[tuple[str, str]]:
         """(source, licence) of these services without repeats, for the data credit."""

@@ -6,6 +6,7 @@ changes data one way (ORM save, m2m, bulk SQL, delete) and checks what the API s
 
 import datetime
 import json
+import math
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -13,8 +14,8 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from providers import feature_store
-from providers.features import stored_feature_rows
-from providers.models import Contact, Service, ServiceAtLocation, ServiceFeature
+from providers.features import stored_feature_rows, stored_marker_rows
+from providers.models import Contact, Service, ServiceAtLocation, ServiceFeature, ServiceMarker
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -195,6 +196,57 @@ def test_a_rolled_back_change_leaves_the_stored_feature_as_it_was(client, servic
     assert only_properties(client)["name"] == "Familiencafé"
 
 
+def marker(service) -> ServiceMarker:
+    return ServiceMarker.objects.get(service=service)
+
+
+def test_the_map_marker_follows_the_service_and_its_place(service):
+    stored = marker(service)
+    assert (stored.name, stored.status, stored.category_id) == (
+        "Familiencafé",
+        Service.Status.PUBLISHED,
+        None,
+    )
+    # Web mercator as shares of the world from the west and the north.
+    assert stored.x == pytest.approx((13.4 + 180) / 360)
+    assert stored.y == pytest.approx((1 - math.asinh(math.tan(math.radians(52.52))) / math.pi) / 2)
+    assert ServiceMarker.objects.published().count() == 1
+
+    Service.objects.filter(pk=service.pk).update(
+        name="Elterncafé", valid_until=datetime.date(2000, 1, 1)
+    )
+    stored = marker(service)
+    assert (stored.name, stored.valid_until) == ("Elterncafé", datetime.date(2000, 1, 1))
+    assert not ServiceMarker.objects.published().exists()
+
+    Service.objects.filter(pk=service.pk).update(valid_until=None, status=Service.Status.DRAFT)
+    assert marker(service).status == Service.Status.DRAFT
+    assert not ServiceMarker.objects.published().exists()
+
+    service.locations.update(point=Point(-0.1, 51.5, srid=4326))
+    assert marker(service).x == pytest.approx((180 - 0.1) / 360)
+    service.delete()
+    assert not ServiceMarker.objects.exists()
+
+
+def test_the_marker_colour_is_the_most_specific_category_and_follows_the_tree(service):
+    family = CategoryFactory(name="Familie", sort_order=1)
+    advice = CategoryFactory(name="Beratung", sort_order=2)
+    parenting = CategoryFactory(name="Elternberatung", parent=advice, sort_order=9)
+    service.categories.add(family, advice, parenting)
+    assert marker(service).category_id == parenting.pk  # deepest, despite its sort order
+
+    Category = family.__class__
+    Category.objects.filter(pk=parenting.pk).update(parent=None)  # now all at the top
+    assert marker(service).category_id == family.pk  # first sorted
+    Category.objects.filter(pk=family.pk).update(sort_order=5)
+    assert marker(service).category_id == advice.pk
+    service.categories.remove(advice)
+    assert marker(service).category_id == family.pk  # sort order 5 before 9
+    service.categories.clear()
+    assert marker(service).category_id is None
+
+
 # Last: the demo data stays loaded for the rest of the module.
 def test_stored_features_equal_a_fresh_build(demo_db):
     """After the demo import, every stored text is what the definition builds now."""
@@ -211,6 +263,23 @@ def test_stored_features_equal_a_fresh_build(demo_db):
     assert stored == fresh
 
 
+def test_stored_markers_equal_a_fresh_build(demo_db):
+    select, params = stored_marker_rows().query.sql_with_params()
+    select = select.replace("SELECT unnest(service_ids)", "SELECT id FROM providers_service")
+    columns = ("pk", "x", "y", "category_id", "name", "status", "valid_from", "valid_until")
+    fresh_columns = ", ".join(
+        ("pk", "mercator_x", "mercator_y", "display_category")
+        + tuple(f"service__{name}" for name in ("name", "status", "valid_from", "valid_until"))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fresh_columns} FROM ({select}) AS fresh", params)  # noqa: S608
+        fresh = {row[0]: row for row in cursor.fetchall()}
+    stored = {row[0]: row for row in ServiceMarker.objects.values_list(*columns)}
+    assert len(stored) > 3000
+    assert sum(1 for row in stored.values() if row[3] is not None) > 3000
+    assert stored == fresh
+
+
 # -- the definition, the triggers and the database functions --------------------------------
 
 
@@ -220,11 +289,13 @@ def _tables_in(sql: str) -> set[str]:
     return set(re.findall(r'(?:FROM|JOIN) "(\w+)"', sql))
 
 
-def test_the_watched_tables_are_the_tables_the_feature_reads():
+def test_the_watched_tables_are_the_tables_the_feature_and_marker_read():
     from providers.features import watched
 
-    sql, _params = stored_feature_rows().query.sql_with_params()
-    assert set(watched()) == _tables_in(sql)
+    feature_sql, _params = stored_feature_rows().query.sql_with_params()
+    marker_sql, _params = stored_marker_rows().query.sql_with_params()
+    assert _tables_in(marker_sql) <= _tables_in(feature_sql)
+    assert set(watched()) == _tables_in(feature_sql)
 
 
 def test_every_watched_table_has_the_triggers():
