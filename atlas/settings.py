@@ -194,8 +194,8 @@ ATLAS_UPLOAD_MAX_AGE_SECONDS = env.int("ATLAS_UPLOAD_MAX_AGE_SECONDS", default=3
 # The SRID every geometry is stored in; the API speaks the same (WGS84).
 ATLAS_SRID = 4326
 
-# "default": each web worker's own cache (request limits, search expansions, credits):
-# cheap per request, never a database write. "map": the map's tiles and counts, shared by
+# "default": each web worker's own cache (search expansions, credits, the map's view):
+# small, cheap to rebuild, read per request without a query. "map": tiles and counts, shared by
 # every worker and host, since a cold tile costs the database far more than a shared read.
 # ATLAS_MAP_CACHE_URL in django-environ's cache URL form: by default a table in the database
 # (created by migrate), e.g. redis://127.0.0.1:6379/1 for Redis. Django's default keeps 300
