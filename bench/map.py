@@ -10,10 +10,13 @@
    (the demo plus synthetic ones, ``<name>_bench<N>k``, created on first use and kept).
 
 The map fetches clusters per tile (``/karte/kacheln/z/x/y.json``, clustered in PostGIS,
-cached per data version and filters). Each scenario starts ``manage.py runserver`` on
-127.0.0.1:PORT (default 8102) with empty caches: the first page load is **cold** (every tile
-computed by PostgreSQL), the following ones are **warm** (tiles from the server's cache; each
-run has a fresh browser profile). Per scenario it prints: time from navigation to the first
+cached per data version and filters). Each scenario starts gunicorn as in production
+(DEBUG off, collected static files, ``--preload``, 2 workers sharing the map's cache) on
+127.0.0.1:PORT (default 8102) and empties the map's cache: the first page load is **cold**
+(every tile computed by PostgreSQL), the following ones are **warm** (tiles from the shared
+cache; each run has a fresh browser profile). The database must be migrated (the stored
+markers, the cache table): clone a shared one (``CREATE DATABASE x TEMPLATE …``) first.
+Per scenario it prints: time from navigation to the first
 markers and to every tile of the view drawn, the tile requests, the longest task while
 loading, the long tasks (> 50 ms, the browser's definition) while panning and zooming, the
 raw SQL time of the same tiles (``tile_json`` in a separate process, no cache), the machine
@@ -90,12 +93,29 @@ def ensure_bench_database(source_url: str, services: int) -> str:
     return url
 
 
+WORKERS = 2
+CLEAR_MAP_CACHE = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
+django.setup()
+from django.conf import settings
+from django.core.cache import caches
+caches[settings.MAP_CACHE].clear()
+"""
+
+
 class Server:
+    """gunicorn as in production (README, "Deploying behind gunicorn": DEBUG off, collected
+    static files, ``--preload``), WORKERS workers sharing the map's cache
+    (ATLAS_MAP_CACHE_URL, by default a table in the database: it must be migrated)."""
+
     def __init__(self, database_url: str, port: int):
-        env = {
+        self.env = {
             **os.environ,
             "DATABASE_URL": database_url,
-            "DJANGO_DEBUG": "true",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret"),
+            "DJANGO_LOG_LEVEL": "WARNING",
             "ATLAS_TILE_URL": STUB_TILE_URL,
             # One browser pans through hundreds of tiles a minute: request limits off.
             "ATLAS_API_ANON_BURST_RATE": "",
@@ -105,14 +125,33 @@ class Server:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 raise RuntimeError(f"port {port} is in use: stop that server first")
-        self.process = subprocess.Popen(
-            [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        # Without debug the app refuses to start before collectstatic (atlas/wsgi.py).
+        subprocess.run(
+            [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             cwd=ROOT,
-            env=env,
+            env=self.env,
+            check=True,
+        )
+        self.process = subprocess.Popen(
+            [
+                str(Path(PYTHON).with_name("gunicorn")),
+                "atlas.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(WORKERS),
+                "--preload",
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("the server exited during start-up")
@@ -124,8 +163,12 @@ class Server:
         self.stop()
         raise RuntimeError("server did not start")
 
+    def clear_map_cache(self) -> None:
+        """Empty the tile and count cache all workers share: the next load is cold."""
+        subprocess.run([PYTHON, "-c", CLEAR_MAP_CACHE], cwd=ROOT, env=self.env, check=True)
+
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -249,8 +292,10 @@ def raw_sql_ms(database_url: str, paths: list[str]) -> dict[str, float]:
     return {line.split()[0]: float(line.split()[1]) for line in output.splitlines()}
 
 
-def run_scenario(browser, server_url: str, database_url: str, label: str, runs: int) -> dict:
+def run_scenario(browser, server: Server, database_url: str, label: str, runs: int) -> dict:
     runs_figures, panning_tasks = [], []
+    server_url = server.url
+    server.clear_map_cache()
     print(f"[{label}] {machine_load()} (before)")
     for _ in range(runs):
         figures = load_once(browser, server_url)
@@ -327,7 +372,7 @@ def main() -> None:
         browser = launch(playwright)
         if not args.skip_demo:
             with Server(database_url, args.port) as server:
-                run_scenario(browser, server.url, database_url, "demo", args.runs)
+                run_scenario(browser, server, database_url, "demo", args.runs)
         if not args.skip_large:
             if args.database:
                 large_url = (
@@ -340,7 +385,7 @@ def main() -> None:
                 large_url = ensure_bench_database(database_url, args.services)
                 label = f"{args.services:,} services"
             with Server(large_url, args.port) as server:
-                run_scenario(browser, server.url, large_url, label, args.runs)
+                run_scenario(browser, server, large_url, label, args.runs)
         browser.close()
 
 

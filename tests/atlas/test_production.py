@@ -2,6 +2,7 @@
 gunicorn with DJANGO_DEBUG=false, and `check --deploy` with the README's variables."""
 
 import json
+import re
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -56,6 +57,16 @@ def test_every_static_file_a_page_names_is_hashed_and_served(server, static_root
         assert hashed in references or path != "/"
         for reference in references:
             assert get(server + reference)[0] == 200, (path, reference)
+
+
+def test_es_modules_import_each_other_by_their_hashed_names(static_root):
+    """The page preloads the hashed modules; the modules must import the same files."""
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    page = (static_root / manifest["atlas/js/map-page.js"]).read_text()
+    imported = re.findall(r'from "\./([^"]+)"', page)
+    assert "markers.js" not in imported
+    assert {f"atlas/js/{name}" for name in imported} <= set(manifest.values())
+    assert manifest["atlas/js/markers.js"].split("/")[-1] in imported
 
 
 def test_the_leaflet_source_maps_are_collected(static_root):
