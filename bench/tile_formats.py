@@ -5,14 +5,17 @@ the tiles of the map's first view (the extent of the current layers, a 1280 × 8
 and of two zoomed-in views (map zoom 15 and 18 at Alexanderplatz), this prints per tile the SQL time
 and the size (plain and gzip) of
 
-  (a) json:      today's tile (``atlas.site.tiles.tile_text`` with no cache: one statement
-                 from tile zoom 11 on, merged from its children below, as the map asks);
-  (b) mvt-grid:  ``ST_AsMVT`` of the same grid clusters and single markers (one statement,
-                 the cluster CTEs of ``tile_json``, categories as a JSON text attribute);
-  (c) mvt-raw:   ``ST_AsMVT`` of every marker in the tile (id and category), what a
+  (a) json:      today's tile (``atlas.site.tiles.tile_text`` with no cache and no filter:
+                 one statement from tile zoom 11 on, merged from its children below, as
+                 the map asks);
+  (b) mvt-grid:  ``ST_AsMVT`` of the same grid clusters and single markers, from the same
+                 stored markers (``ServiceMarker``) by the same cell aggregation, in one
+                 statement; categories as a JSON text attribute;
+  (c) mvt-raw:   ``ST_AsMVT`` of every marker in the tile (its id and category), what a
                  vector-tile plugin would cluster in the browser;
 
-beside the load average. Read only: it never writes to the database.
+beside the load average. Read only: it never writes to the database. It needs the stored
+markers (providers migration 0020).
 
     .venv/bin/python bench/tile_formats.py --database atlas_bench100k [--runs 3]
     .venv/bin/python bench/tile_formats.py --database atlas_bench1m --runs 1
@@ -55,19 +58,23 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+from django.contrib.gis.geos import Polygon  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from atlas.site.queries import category_specificity  # noqa: E402
 from atlas.site.tiles import (  # noqa: E402
     CELLS_PER_SIDE,
+    MAX_LATITUDE,
     SINGLE_MARKER_ZOOM,
     TILE_SIZE,
+    Latitude,
+    Longitude,
     Tile,
     data_extent,
     tile_text,
 )
 from planning_areas.map_view import map_view  # noqa: E402
-from providers.models import Service  # noqa: E402
+from providers.models import Service, ServiceMarker  # noqa: E402
 
 WINDOW = (1280, 800)
 ZOOMED = (15, 52.5219, 13.4132)  # map zoom, lat, lng: Alexanderplatz
@@ -93,89 +100,97 @@ def view_tiles(zoom: int, lat: float, lng: float) -> list[Tile]:
     return [t for y in ys for x in xs if (t := Tile.checked(z, x, y))]
 
 
-MVT_SQL = """
-WITH marker AS (
-    SELECT sal.service_id AS id, l.point,
-           ST_Y(l.point) AS lat, ST_X(l.point) AS lng,
-           (ST_X(l.point) + 180) / 360 * {world} AS px,
-           (1 - ln(tan(radians(ST_Y(l.point))) + 1 / cos(radians(ST_Y(l.point))))
-                / pi()) / 2 * {world} AS py
-    FROM providers_serviceatlocation sal
-    JOIN providers_location l ON l.id = sal.location_id
-    WHERE l.point && ST_Transform(ST_TileEnvelope({z}, {x}, {y}, margin => 1.0 / 256), 4326)
-      AND sal.service_id IN ({services})
-), in_tile AS (
-    SELECT id, point, lat, lng, floor(px / {cell})::int AS cx, floor(py / {cell})::int AS cy
-    FROM marker
-    WHERE px >= {x0} AND px < {x1} AND py >= {y0} AND py < {y1}
-), placed AS (
-    SELECT in_tile.*, count(*) OVER (PARTITION BY cx, cy) AS n FROM in_tile
-), coloured AS (
-    SELECT placed.*,
-           (SELECT sc.category_id FROM providers_service_categories sc
-            WHERE sc.service_id = placed.id
-            ORDER BY array_position(%s::bigint[], sc.category_id::bigint) LIMIT 1) AS category
-    FROM placed
-)
-{body}
-"""
+def marker_rows(tile: Tile) -> tuple[str, list]:
+    """SQL and parameters of the published markers in the tile, as ``tile_json`` selects
+    them (``ServiceMarker``: stored point, world shares x/y, category, name)."""
+    west, south, east, north = tile.bounds()
+    margin = (east - west) / TILE_SIZE
+    envelope = Polygon.from_bbox(
+        (
+            west - margin,
+            max(south - margin, -MAX_LATITUDE),
+            east + margin,
+            min(north + margin, MAX_LATITUDE),
+        )
+    )
+    envelope.srid = settings.ATLAS_SRID
+    tiles = 2**tile.z
+    markers = ServiceMarker.objects.published().filter(
+        point__bboverlaps=envelope,
+        x__gte=tile.x / tiles,
+        x__lt=(tile.x + 1) / tiles,
+        y__gte=tile.y / tiles,
+        y__lt=(tile.y + 1) / tiles,
+    )
+    return (
+        markers.order_by()
+        .annotate(lat=Latitude("point"), lng=Longitude("point"))
+        .values_list("pk", "x", "y", "category_id", "lat", "lng")
+        .query.sql_with_params()
+    )
 
-GRID_BODY = """
-, shares AS MATERIALIZED (
-    SELECT cx, cy, json_agg(json_build_array(category, k) ORDER BY k DESC, category) AS list
-    FROM (SELECT cx, cy, category, count(*) AS k FROM coloured
-          WHERE n > 1 AND {z} < {single} GROUP BY cx, cy, category) per_category
-    GROUP BY cx, cy
-), clusters AS (
-    SELECT cx, cy, count(*) AS n, avg(lat) AS lat, avg(lng) AS lng,
-           min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east
-    FROM placed WHERE n > 1 AND {z} < {single} GROUP BY cx, cy
+
+# Geometries in the tile's own integer coordinates (MVT_EXTENT per tile, y down), computed
+# from the stored world shares: what ST_AsMVTGeom would compute from the point.
+TILE_POINT = (
+    "ST_MakePoint(floor(({x} * {tiles} - {tx}) * {extent}),"
+    " floor(({y} * {tiles} - {ty}) * {extent}))"
+)
+
+GRID_SQL = """
+WITH marker (pk, x, y, category, lat, lng) AS ({rows}),
+per_category AS (
+    SELECT floor(x * {cells})::int AS cx, floor(y * {cells})::int AS cy, category,
+           count(*)::int AS k, sum(x) AS sx, sum(y) AS sy, sum(lat) AS lat, sum(lng) AS lng,
+           min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east,
+           min(pk) AS pk
+    FROM marker GROUP BY 1, 2, 3
+), cell AS (
+    SELECT cx, cy, sum(k)::int AS n, sum(sx) / sum(k) AS x, sum(sy) / sum(k) AS y,
+           min(south) AS south, min(west) AS west, max(north) AS north, max(east) AS east,
+           min(pk) AS pk,
+           json_agg(json_build_array(category, k) ORDER BY k DESC, category) AS list
+    FROM per_category GROUP BY cx, cy
 )
 SELECT coalesce((
     SELECT ST_AsMVT(c, 'clusters', {extent}, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(c.lng, c.lat), 4326), 3857),
-                            ST_TileEnvelope({z}, {x}, {y}), {extent}, 0, false) AS geom,
-               c.n AS count, s.list::text AS categories,
+        SELECT {cluster_point} AS geom, c.n AS count, c.list::text AS categories,
                c.south, c.west, c.north, c.east
-        FROM clusters c JOIN shares s ON s.cx = c.cx AND s.cy = c.cy) c), ''::bytea)
+        FROM cell c WHERE c.n > 1 AND {z} < {single}) c), ''::bytea)
     || coalesce((
     SELECT ST_AsMVT(m, 'markers', {extent}, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_Transform(m.point, 3857), ST_TileEnvelope({z}, {x}, {y}),
-                            {extent}, 0, false) AS geom,
-               m.id, m.category, sv.name
-        FROM coloured m JOIN providers_service sv ON sv.id = m.id
-        WHERE m.n = 1 OR {z} >= {single}) m), ''::bytea)
+        SELECT {marker_point} AS geom, m.service_id AS id, m.category_id AS category, m.name
+        FROM marker r JOIN cell c ON c.cx = floor(r.x * {cells}) AND c.cy = floor(r.y * {cells})
+        JOIN providers_servicemarker m ON m.service_at_location_id = r.pk
+        WHERE c.n = 1 OR {z} >= {single}) m), ''::bytea)
 """
 
-RAW_BODY = """
+RAW_SQL = """
+WITH marker (pk, x, y, category, lat, lng) AS ({rows})
 SELECT coalesce((
     SELECT ST_AsMVT(m, 'markers', {extent}, 'geom') FROM (
-        SELECT ST_AsMVTGeom(ST_Transform(m.point, 3857), ST_TileEnvelope({z}, {x}, {y}),
-                            {extent}, 0, false) AS geom,
-               m.id, m.category
-        FROM coloured m) m), ''::bytea)
+        SELECT {marker_point} AS geom, r.pk AS id, r.category FROM marker r) m), ''::bytea)
 """
 
 
-def mvt(tile: Tile, body: str, services_sql: str, params: list, ranked: list[int]) -> bytes:
-    world = TILE_SIZE * 2**tile.z
-    values = {
-        "z": tile.z,
-        "x": tile.x,
-        "y": tile.y,
-        "world": world,
-        "cell": TILE_SIZE // CELLS_PER_SIDE,
-        "x0": tile.x * TILE_SIZE,
-        "x1": (tile.x + 1) * TILE_SIZE,
-        "y0": tile.y * TILE_SIZE,
-        "y1": (tile.y + 1) * TILE_SIZE,
-        "single": SINGLE_MARKER_ZOOM,
-        "extent": MVT_EXTENT,
-    }
-    # Integers computed here and the ORM-compiled service query only; values are parameters.
-    sql = MVT_SQL.format(services=services_sql, body=body.format(**values), **values)
+def mvt(tile: Tile, template: str) -> bytes:
+    """ST_AsMVT of the tile's markers: grid clusters and single markers (GRID_SQL) or every
+    marker (RAW_SQL)."""
+    rows, params = marker_rows(tile)
+    tiles = 2**tile.z
+    point = {"tiles": tiles, "tx": tile.x, "ty": tile.y, "extent": MVT_EXTENT}
+    # Integers computed here and the ORM-compiled marker query only; values are parameters.
+    sql = template.format(
+        rows=rows,
+        cells=tiles * CELLS_PER_SIDE,
+        z=tile.z,
+        single=SINGLE_MARKER_ZOOM,
+        extent=MVT_EXTENT,
+        cluster_point=TILE_POINT.format(x="c.x", y="c.y", **point),
+        marker_point=TILE_POINT.format(x="r.x", y="r.y", **point),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, ranked])
+        cursor.execute(sql, params)
         return bytes(cursor.fetchone()[0])
 
 
@@ -198,9 +213,6 @@ def main() -> None:
     args = parser.parse_args()
 
     services = Service.objects.published()
-    services_sql, params = services.order_by().values("pk").query.sql_with_params()
-    rank = category_specificity()
-    ranked = sorted(rank, key=rank.__getitem__)
     extent = data_extent()
     view = map_view()
     first_zoom = view.zoom_to_fit(*WINDOW)
@@ -225,16 +237,12 @@ def main() -> None:
         totals = [0.0] * 9
         for tile in tiles:
             json_ms, text = timed(
-                lambda t=tile: tile_text(t, services, None, extent, lambda _t, build: build()),
+                lambda t=tile: tile_text(t, None, None, extent, lambda _t, build: build()),
                 args.runs,
             )
             json_bytes = text.encode()
-            grid_ms, grid = timed(
-                lambda t=tile: mvt(t, GRID_BODY, services_sql, params, ranked), args.runs
-            )
-            raw_ms, raw = timed(
-                lambda t=tile: mvt(t, RAW_BODY, services_sql, params, ranked), args.runs
-            )
+            grid_ms, grid = timed(lambda t=tile: mvt(t, GRID_SQL), args.runs)
+            raw_ms, raw = timed(lambda t=tile: mvt(t, RAW_SQL), args.runs)
             markers = _markers(text)
             if args.dump:
                 folder = args.dump / f"view{number}-zoom{tile.z + 1}"
