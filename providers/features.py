@@ -15,9 +15,13 @@ tables the compiled SQL reads.
 
 from __future__ import annotations
 
+import datetime
+import functools
 import json
 from collections.abc import Iterable, Iterator
 
+from django.conf import settings
+from django.contrib.gis.db.models import PointField
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import EmptyResultSet
@@ -39,6 +43,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from atlas.core.geojson import JSONBuildObject, geometry_json
 
@@ -303,6 +308,32 @@ def _stored(
     return rows.with_text(internal=internal, near=near)
 
 
+# What the page's feature query reads from the common table expressions of its statement
+# (``page_features``): constant SQL, so the query compiles to the same text every time.
+PAGE_IDS = RawSQL("SELECT id FROM page", ())  # noqa: S611
+SPOT_IDS = RawSQL("SELECT id FROM spots", ())  # noqa: S611
+CENTRE = RawSQL("(SELECT centre FROM origin)", (), output_field=PointField(srid=4326))  # noqa: S611
+
+
+@functools.lru_cache(maxsize=32)
+def _page_rows_sql(
+    internal: bool, near: bool, restricted: bool, today: datetime.date, max_age_days: int
+) -> tuple[str, tuple]:
+    """SQL and parameters of the stored features of the services in ``page`` (restricted
+    to the locations in ``spots``, with the distance to ``origin``'s centre), compiled once
+    per variant, day and staleness age (the only values in it): the request's values are
+    in those common table expressions. Building and compiling the query per request took
+    0.45 ms for a search, 0.7 ms for a bbox page, 1.1-2.0 ms with near= (load 3.7)."""
+    rows = ServiceFeature.objects.filter(service_id__in=PAGE_IDS)
+    if restricted:
+        rows = rows.filter(location_id__in=SPOT_IDS)
+    rows = rows.with_text(internal=internal, near=CENTRE if near else None, today=today)
+    sql, params = rows.values_list(
+        "service_id", "location_name", "pk", "text"
+    ).query.sql_with_params()
+    return sql, tuple(params)
+
+
 def page_features(
     services: ServiceQuerySet,
     start: int,
@@ -315,26 +346,35 @@ def page_features(
     """One page of ``services`` (in their order) as feature texts, one per offered location
     (restricted to ``locations`` when the request filtered on location), and the number
     of all services: one statement."""
-    page_ids = RawSQL("SELECT id FROM page", ())  # noqa: S611 - constant SQL
     try:
         ctes, params = services.page_ctes(start, size)
-        features, feature_params = (
-            _stored(page_ids, locations, near, internal)
-            .values_list("service_id", "location_name", "pk", "text")
-            .query.sql_with_params()
+        inputs, input_params = [], []
+        if locations is not None:
+            spots, spot_params = locations.values("pk").query.sql_with_params()
+            inputs.append(f"spots (id) AS ({spots})")
+            input_params += spot_params
+        if near is not None:
+            inputs.append("origin AS (SELECT %s::geometry AS centre)")
+            input_params.append(near.hexewkb.decode())
+        features, feature_params = _page_rows_sql(
+            internal,
+            near is not None,
+            locations is not None,
+            timezone.localdate(),
+            settings.ATLAS_VERIFICATION_MAX_AGE_DAYS,
         )
     except EmptyResultSet:  # a filter that cannot match, such as open_now when all are closed
         return [], 0
     # Only ORM-compiled SQL is interpolated; values are parameters.
     sql = f"""
-        WITH {ctes}
+        WITH {", ".join([ctes, *inputs])}
         SELECT (SELECT count(*) FROM matches), f.text
         FROM ({features}) AS f (service_id, location_name, id, text)
         JOIN page ON page.id = f.service_id
         ORDER BY page.pos, f.location_name, f.id
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *feature_params])
+        cursor.execute(sql, [*params, *input_params, *feature_params])
         rows = cursor.fetchall()
         if not rows:  # a page past the end, or of services without locations
             cursor.execute(f"WITH {ctes} SELECT count(*) FROM matches", params)  # noqa: S608

@@ -9,6 +9,8 @@ bulk imports, raw SQL and the admin all keep them current inside their own trans
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.gis.geos import Point
@@ -33,13 +35,18 @@ class JoinedText(Func):
 
 class ServiceFeatureQuerySet(models.QuerySet):
     def with_text(
-        self, *, internal: bool = False, near: Point | None = None
+        self,
+        *,
+        internal: bool = False,
+        near: Point | Expression | None = None,
+        today: datetime.date | None = None,
     ) -> ServiceFeatureQuerySet:
         """Annotate ``text``: the feature with the properties that depend on the request,
-        ``is_stale`` (as of today) and, with ``near``, ``distance`` in metres."""
+        ``is_stale`` (as of ``today``, by default the current day) and, with ``near`` (a
+        point or an expression of one), ``distance`` in metres."""
         stored = Coalesce("internal", "public") if internal else F("public")
         is_stale = Case(
-            When(not_verified_since(), then=Value("true")),
+            When(not_verified_since(today), then=Value("true")),
             default=Value("false"),
             output_field=models.TextField(),
         )

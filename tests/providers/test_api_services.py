@@ -6,8 +6,10 @@ import json
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
 from rest_framework.test import APIClient
 
+from providers.features import _page_rows_sql
 from providers.models import Contact, Service
 from tests.factories import (
     CategoryFactory,
@@ -234,3 +236,59 @@ def test_list_runs_a_constant_number_of_queries(client, django_assert_max_num_qu
     assert data["count"] == 22 and len(data["features"]) == 44
     assert len(many) == len(few)
     assert len(many) <= 4
+
+
+# -- the page's feature query, compiled once per variant ----------------------------------
+
+
+def _distance(location_point: Point, centre: Point) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT round(ST_Distance(%s::geometry::geography, %s::geometry::geography)"
+            "::numeric, 1)",
+            [location_point.hexewkb.decode(), centre.hexewkb.decode()],
+        )
+        return float(cursor.fetchone()[0])
+
+
+def test_each_near_request_measures_from_its_own_point(client):
+    """The feature query is compiled once and reused: the centre comes from the request's
+    statement, never from the request that compiled it."""
+    here = at(13.40, 52.52, name="Haus A")
+    ServiceFactory(name="Beratung", locations=[here])
+    before = _page_rows_sql.cache_info().hits
+    for lon, lat in [(13.401, 52.52), (13.41, 52.525), (13.40, 52.53)]:
+        data = get_json(client, URL, near=f"{lon},{lat}", radius=5000)
+        (feature,) = data["features"]
+        centre = Point(lon, lat, srid=4326)
+        assert feature["properties"]["distance"] == _distance(here.point, centre)
+    assert _page_rows_sql.cache_info().hits >= before + 2
+
+
+def test_a_restricted_page_does_not_restrict_the_next_one(client):
+    ServiceFactory(name="Zwei Häuser", locations=[at(13.40, 52.52), at(13.60, 52.40)])
+    inside = get_json(client, URL, bbox="13.39,52.51,13.41,52.53")
+    assert len(inside["features"]) == 1
+    everywhere = get_json(client, URL)
+    assert len(everywhere["features"]) == 2
+    near = get_json(client, URL, near="13.40,52.52", radius=1000)
+    assert len(near["features"]) == 1
+    assert len(get_json(client, URL)["features"]) == 2
+
+
+@pytest.mark.parametrize(
+    "near",
+    [
+        "13.4,52.5\x00",
+        "13.4;DROP TABLE x,52.5",
+        "<b>13.4</b>,52.5",
+        "nan,nan",
+        "inf,52.5",
+        "1e308,1",
+    ],
+)
+def test_hostile_near_values_are_refused_not_compiled(client, near):
+    ServiceFactory(locations=[at(13.40, 52.52)])
+    response = client.get(URL, {"near": near})
+    assert response.status_code == 400, body(response)
+    assert "near" in json.loads(body(response))
