@@ -96,6 +96,7 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
                 "/0/0/0.json", "/{z}/{x}/{y}.json"
             ),
             "popup": reverse("atlas:service_popup", args=[0]),
+            "service": reverse("atlas:service_detail", args=[0]),
             "outlines": reverse("atlas:area_outlines", args=["__layer__"]),
             "list": reverse("atlas:list"),
             "map": reverse("atlas:map"),
@@ -119,6 +120,7 @@ def _map_config(request: HttpRequest, *, embed: bool) -> dict:
             "areaList": _("List everything in this area"),
             "areaFilter": _("Show only this area on the map"),
             "cluster": _("%(count)s services here, zoom in"),
+            "place": _("%(count)s services at this address"),
             "noCategory": _("Other"),
         },
     }

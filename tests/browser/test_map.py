@@ -232,3 +232,31 @@ def test_street_zoom_has_no_serious_accessibility_violations(page, site):
     wait_for_markers(page)
     expect(page.locator(".service-marker").first).to_be_visible()
     assert axe_violations(page) == []
+
+
+def test_services_at_one_address_share_a_marker_whose_popup_lists_them(page, site):
+    from providers.models import Service
+    from tests.factories import ServiceFactory
+
+    club = Service.objects.get(name="Jugendclub 2")
+    hostile = '<img src=x onerror="document.title=1">Hausaufgaben & Co'
+    other = ServiceFactory(name=hostile, locations=[club.locations.get()], categories=[site.youth])
+    page.goto("/#18/52.55000/13.47000")
+    wait_for_markers(page)
+    place = page.get_by_role("button", name="2 Angebote an dieser Adresse")
+    expect(place).to_be_visible()
+    expect(page.get_by_role("button", name="Jugendclub 2")).to_have_count(0)
+    place.focus()
+    page.keyboard.press("Enter")
+    links = page.locator(".leaflet-popup .popup-places a")
+    expect(links).to_have_count(2)
+    expect(links.first).to_be_focused()
+    assert sorted(links.all_inner_texts()) == sorted(["Jugendclub 2", hostile])  # as text
+    assert page.locator(".leaflet-popup img").count() == 0
+    page.keyboard.press("Tab")
+    second = links.nth(1)
+    expect(second).to_be_focused()
+    target = club if second.inner_text() == "Jugendclub 2" else other
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/angebote/{target.pk}/$"))
+    expect(page.locator("h1")).to_have_text(target.name)

@@ -85,7 +85,7 @@ const markers = createServiceMarkers(map, config, categoriesById, messages, {
     document.body.classList.remove("is-loading");
   },
 });
-bindPopups(markers.group, config.urls.popup, messages);
+bindPopups(markers.group, config.urls, messages);
 
 async function apply() {
   writeUrl(stateParams(), map);

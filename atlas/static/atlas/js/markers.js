@@ -67,11 +67,40 @@ function tileLayer(data, categoriesById, messages) {
       }),
     );
   }
-  for (const [id, lat, lng, categoryId, name] of data.markers) {
+  // Services at one point (one address) would lie on top of each other even at the highest
+  // zoom: one marker stands for all of them and its popup lists them.
+  const places = new Map();
+  for (const marker of data.markers) {
+    const key = `${marker[1]},${marker[2]}`;
+    if (!places.has(key)) places.set(key, []);
+    places.get(key).push(marker);
+  }
+  for (const place of places.values()) {
+    const [id, lat, lng, categoryId, name] = place[0];
     const colour = categoriesById.get(categoryId)?.colour || FALLBACK_COLOUR;
-    layers.push(L.marker([lat, lng], { icon: serviceIcon(colour), title: name, keyboard: true, serviceId: id }));
+    if (place.length === 1) {
+      layers.push(L.marker([lat, lng], { icon: serviceIcon(colour), title: name, keyboard: true, serviceId: id }));
+      continue;
+    }
+    const label = messages.place.replace("%(count)s", place.length.toLocaleString(document.documentElement.lang));
+    layers.push(
+      L.marker([lat, lng], {
+        icon: placeIcon(colour, place.length),
+        title: label,
+        keyboard: true,
+        services: place.map(([serviceId, , , , serviceName]) => [serviceId, serviceName]),
+      }),
+    );
   }
   return L.featureGroup(layers);
+}
+
+// A marker for several services at one point: the dot with their number.
+function placeIcon(colour, count) {
+  const dot = textElement("span", String(count), "place-count");
+  dot.setAttribute("aria-hidden", "true");
+  dot.style.borderColor = colour;
+  return L.divIcon({ className: "service-marker place-marker", iconSize: L.point(26, 26), html: dot });
 }
 
 // Each tile is drawn in a task of its own: tiles from the cache would otherwise all be
@@ -214,7 +243,23 @@ function zoomInto(map, cluster) {
   map.setView(bounds.getCenter(), Math.min(target, map.getMaxZoom()));
 }
 
-export function bindPopups(layer, popupUrl, messages) {
+// The popup of a marker for several services: their names (as text), each a link to its page.
+function placePopup(marker, serviceUrl, messages) {
+  const services = marker.options.services;
+  const items = services.map(([id, name], index) => {
+    const link = textElement("a", name, index === 0 ? "popup-link" : "");
+    link.href = serviceUrl.replace("/0/", `/${id}/`);
+    return element("li", [link]);
+  });
+  return element(
+    "div",
+    [textElement("h2", marker.options.title, "popup-title"), element("ul", items, { class: "popup-places" })],
+    { class: "popup" },
+  );
+}
+
+// urls: `popup` and `service`, each with 0 in place of the service id.
+export function bindPopups(layer, urls, messages) {
   // Markers and clusters are buttons: Enter opens a popup or zooms into a cluster.
   layer.on("keypress", (event) => {
     if (!isEnter(event)) return;
@@ -233,13 +278,20 @@ export function bindPopups(layer, popupUrl, messages) {
 
   async function openPopup(event) {
     const marker = event.layer;
+    if (marker.options.services) {
+      if (!marker.getPopup()) {
+        marker.bindPopup(placePopup(marker, urls.service, messages), { maxWidth: 280, autoPanPadding: [24, 24] });
+      }
+      marker.openPopup();
+      return focusPopup(marker);
+    }
     const id = marker.options.serviceId;
     if (!marker.getPopup()) {
       marker.bindPopup(textElement("p", messages.popupLoading), { maxWidth: 280, autoPanPadding: [24, 24] });
     }
     marker.openPopup();
     if (marker.options.popupLoaded) return focusPopup(marker);
-    const response = await fetch(popupUrl.replace("/0/", `/${id}/`));
+    const response = await fetch(urls.popup.replace("/0/", `/${id}/`));
     if (response.ok) {
       marker.setPopupContent(await response.text());
       marker.options.popupLoaded = true;
