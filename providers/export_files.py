@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.db.models import QuerySet
@@ -81,8 +81,7 @@ class _Versioned:
         return None if self.version is None else f"{self.version}-{digest}"
 
 
-def geojson_response(request, services: QuerySet):
-    """Every service of ``services`` (the unfiltered published ones) as GeoJSON, stored."""
+def _geojson(services: QuerySet) -> tuple[str, Callable]:
     rows = service_features.export_rows(services).values_list("text", CurrentDataVersion())
     digest = _digest(rows)
 
@@ -91,11 +90,10 @@ def geojson_response(request, services: QuerySet):
         texts = (text for (text,) in versioned)
         return exports.feature_collection_chunks(texts), lambda: versioned.key(digest)
 
-    return download_files.response(request, GEOJSON, f"{data_version()}-{digest}", stream)
+    return digest, stream
 
 
-def csv_response(request, services: QuerySet):
-    """Every service of ``services`` (the unfiltered published ones) as CSV, stored."""
+def _csv(services: QuerySet) -> tuple[str, Callable]:
     rows = exports.service_rows(services).annotate(_data_version=CurrentDataVersion())
     digest = _digest(rows)
 
@@ -103,4 +101,31 @@ def csv_response(request, services: QuerySet):
         versioned = _Versioned(rows.iterator(chunk_size=2000))
         return exports.service_table_lines(versioned), lambda: versioned.key(digest)
 
+    return digest, stream
+
+
+SOURCES = ((GEOJSON, _geojson), (CSV, _csv))
+
+
+def geojson_response(request, services: QuerySet):
+    """Every service of ``services`` (the unfiltered published ones) as GeoJSON, stored."""
+    digest, stream = _geojson(services)
+    return download_files.response(request, GEOJSON, f"{data_version()}-{digest}", stream)
+
+
+def csv_response(request, services: QuerySet):
+    """Every service of ``services`` (the unfiltered published ones) as CSV, stored."""
+    digest, stream = _csv(services)
     return download_files.response(request, CSV, f"{data_version()}-{digest}", stream)
+
+
+def store_all(services: QuerySet) -> dict[str, str]:
+    """Write both exports' files for the current data version where they are missing, so
+    that no request waits for them (``manage.py store_exports``). Answers per download
+    what ``download_files.store`` did."""
+    results = {}
+    for download, source in SOURCES:
+        digest, stream = source(services)
+        key = f"{data_version()}-{digest}"
+        results[download.filename] = download_files.store(download, key, stream)
+    return results

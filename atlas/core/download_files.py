@@ -89,6 +89,28 @@ def response(
     return attachment_headers(answer, compressed=compressed, filename=download.filename)
 
 
+def store(
+    download: StoredDownload,
+    key: str,
+    stream: Callable[[], tuple[Iterable[str | bytes], Callable[[], str | None]]],
+) -> str:
+    """Write the files of ``key`` without a request (a scheduled job after imports), unless
+    they exist or another writer is at it; ``stream`` as for ``response``. Answers what
+    happened: ``"stored"``, ``"present"``, ``"busy"`` or ``"failed"`` (logged)."""
+    if all(download.path(key, compressed=p).exists() for p in (False, True)):
+        return "present"
+    writer, reason = _Writer.acquire(download)
+    if writer is None:
+        return reason
+    if all(download.path(key, compressed=p).exists() for p in (False, True)):
+        writer.release()
+        return "present"
+    chunks, final_key = stream()
+    for _ in writer.write(chunks, final_key, compressed=True):
+        pass
+    return "stored" if writer.stored else "failed"
+
+
 def _file_response(download: StoredDownload, key: str, compressed: bool):
     path = download.path(key, compressed=compressed)
     try:
@@ -111,22 +133,30 @@ class _Writer:
         self.download = download
         self.lock = lock
         self.files: dict[bool, tuple[int, str]] = {}
+        self.stored = False
 
     @classmethod
     def begin(cls, download: StoredDownload) -> _Writer | None:
         """The writer, or ``None`` if another one holds the lock or the directory fails."""
+        writer, _ = cls.acquire(download)
+        return writer
+
+    @classmethod
+    def acquire(cls, download: StoredDownload) -> tuple[_Writer | None, str]:
+        """The writer and ``""``, or ``None`` and why not: ``"busy"`` (another writer holds
+        the lock) or ``"failed"`` (the directory or the lock file fails; logged)."""
         try:
             directory().mkdir(parents=True, exist_ok=True)
             lock = os.open(directory() / f".{download.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             logger.warning("Downloads are not stored, %s: %s", directory(), exc)
-            return None
+            return None, "failed"
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # another worker is writing this download
             os.close(lock)
-            return None
-        return cls(download, lock)
+            return None, "busy"
+        return cls(download, lock), ""
 
     def write(
         self,
@@ -207,6 +237,7 @@ class _Writer:
             for handle, _ in self.files.values():
                 os.close(handle)
             self.files = {}
+            self.stored = True
             self._remove_others(key)
         finally:
             self.release()

@@ -7,12 +7,14 @@ The snapshot test runs a real second connection as the writer (psycopg2)."""
 import errno
 import fcntl
 import gzip
+import io
 import json
 import logging
 import os
 
 import psycopg2
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.http import FileResponse
 from rest_framework.test import APIClient
@@ -240,3 +242,38 @@ def test_the_key_changes_with_the_date(services, monkeypatch):
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: tomorrow)
     rows = export_files.service_features.export_rows(Service.objects.published())
     assert export_files._digest(rows) != today
+
+
+@pytest.mark.django_db
+def test_store_exports_writes_the_files_before_any_request(client, services, export_files_dir):
+    out = io.StringIO()
+    call_command("store_exports", stdout=out)
+    assert out.getvalue().count(": stored") == 2
+    assert len(stored(export_files_dir)) == 4
+    for url in (GEOJSON, CSV):
+        assert isinstance(client.get(url), FileResponse)
+    out = io.StringIO()
+    call_command("store_exports", stdout=out)
+    assert out.getvalue().count("already stored") == 2
+
+
+@pytest.mark.django_db
+def test_store_exports_leaves_a_download_that_another_process_writes(services, export_files_dir):
+    export_files_dir.mkdir()
+    lock = os.open(export_files_dir / ".services-csv.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        out = io.StringIO()
+        call_command("store_exports", stdout=out)
+    finally:
+        os.close(lock)
+    assert "angebote.csv: another process is writing it" in out.getvalue()
+    assert "angebote.geojson: stored" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_store_exports_fails_loudly_on_an_unusable_directory(services, settings, tmp_path):
+    (tmp_path / "a-file").write_text("")
+    settings.ATLAS_EXPORT_FILES_DIR = tmp_path / "a-file" / "exports"
+    with pytest.raises(CommandError):
+        call_command("store_exports", stdout=io.StringIO())
