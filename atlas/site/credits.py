@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -24,6 +24,9 @@ def data_attribution() -> SafeString:
     if settings.ATLAS_DATA_ATTRIBUTION:
         return mark_safe(settings.ATLAS_DATA_ATTRIBUTION)  # noqa: S308 (the operator's setting)
     key = _KEY.format(generation=generation(), language=get_language())
+    # The shared cache: the distinct sources of every service and address take 0.15 s at
+    # 100,000 services, once for all web workers, not once in each.
+    cache = caches[settings.MAP_CACHE]
     credit = cache.get(key)
     if credit is None:
         credit = _credit(data_sources())
