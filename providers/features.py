@@ -350,7 +350,9 @@ def page_features(
         ctes, params = services.page_ctes(start, size)
         inputs, input_params = [], []
         if locations is not None:
-            spots, spot_params = locations.values("pk").query.sql_with_params()
+            # Without the model's ordering (by name): sorted, the locations were joined by a
+            # nested loop that compared every page row with every match (7.4 vs 4.4 ms).
+            spots, spot_params = locations.order_by().values("pk").query.sql_with_params()
             inputs.append(f"spots (id) AS ({spots})")
             input_params += spot_params
         if near is not None:

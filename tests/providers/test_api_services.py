@@ -7,6 +7,7 @@ import json
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from providers.features import _page_rows_sql
@@ -292,3 +293,15 @@ def test_hostile_near_values_are_refused_not_compiled(client, near):
     response = client.get(URL, {"near": near})
     assert response.status_code == 400, body(response)
     assert "near" in json.loads(body(response))
+
+
+def test_the_matched_locations_are_read_unsorted(client):
+    """Sorted by the model's ordering (name), the matched locations were joined to the
+    page by a nested loop comparing every page row with every match: 7.4 instead of
+    3.8 ms for a near= page at 100,000 services."""
+    ServiceFactory(locations=[at(13.40, 52.52)])
+    with CaptureQueriesContext(connection) as queries:
+        get_json(client, URL, near="13.40,52.52", radius=1000)
+    (statement,) = [q["sql"] for q in queries.captured_queries if "spots (id) AS" in q["sql"]]
+    spots = statement.split("spots (id) AS (", 1)[1].split("), origin AS", 1)[0]
+    assert "ORDER BY" not in spots
