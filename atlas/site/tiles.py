@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.gis.db.models import Extent, FloatField, Func
+from django.contrib.gis.db.models import FloatField, Func, Max, Min
 from django.contrib.gis.geos import Polygon
 from django.db import connection
 from django.db.models import QuerySet
@@ -84,11 +84,17 @@ class Tile:
         ]
 
     def intersects(self, extent: tuple[float, float, float, float] | None) -> bool:
-        """Whether the tile touches ``extent`` (west, south, east, north; None: nothing)."""
+        """Whether the tile touches ``extent`` (west, north, east, south as shares of the
+        world, like ``ServiceMarker.x`` and ``y``; None: nothing)."""
         if extent is None:
             return False
-        west, south, east, north = self.bounds()
-        return west <= extent[2] and extent[0] <= east and south <= extent[3] and extent[1] <= north
+        n = 2**self.z
+        west, north, east, south = extent
+        return (
+            self.x / n <= east
+            and west <= (self.x + 1) / n
+            and (self.y / n <= south and north <= (self.y + 1) / n)
+        )
 
     def cell(self, lat: float, lng: float) -> tuple[int, int]:
         """(row, column) of the cell holding a point, clamped to the tile."""
@@ -114,8 +120,13 @@ class Longitude(Func):
 
 
 def data_extent() -> tuple[float, float, float, float] | None:
-    """(west, south, east, north) of all locations, or None without any."""
-    return Location.objects.aggregate(extent=Extent("point"))["extent"]
+    """(west, north, east, south) of all stored markers as shares of the world, or None
+    without any: four index lookups (the extent of all locations read every point: 0.6 s at
+    a million, paid by each cold tile until cached)."""
+    extent = ServiceMarker.objects.aggregate(
+        west=Min("x"), north=Min("y"), east=Max("x"), south=Max("y")
+    )
+    return None if extent["west"] is None else tuple(extent.values())
 
 
 def tile_text(

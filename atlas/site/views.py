@@ -342,7 +342,8 @@ def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
         raise Http404(_("No such map tile."))
 
     def build(result, cached) -> str:
-        extent = cached("extent", lambda: json.dumps(data_extent()))
+        # In shares of the world (before: degrees, under the key "extent").
+        extent = cached("marker-extent", lambda: json.dumps(data_extent()))
         return tile_text(
             tile,
             result.narrowed_services,

