@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from atlas.core.distinct import distinct_values
+
 from .models import Address, Indicator, Layer
 
 
@@ -13,13 +15,7 @@ def data_sources() -> list[tuple[str, str]]:
         .order_by("level", "source")
         .values_list("source", "licence")
     )
-    pairs += [
-        (source, "")
-        for source in Address.objects.exclude(source="")
-        .order_by("source")
-        .values_list("source", flat=True)
-        .distinct()
-    ]
+    pairs += [(source, "") for (source,) in distinct_values(Address, ("source",))]
     pairs += list(
         Indicator.objects.exclude(source="")
         .order_by("source", "licence")

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from atlas.core.distinct import distinct_values
 from atlas.core.geography import GeographyDistance
 from atlas.core.roles import in_group, is_admin, is_editor
 
@@ -193,13 +194,14 @@ class ServiceQuerySet(models.QuerySet):
         return self.filter(published_condition())
 
     def data_sources(self) -> list[tuple[str, str]]:
-        """(source, licence) of these services without repeats, for the data credit."""
-        return list(
-            self.exclude(source="")
-            .order_by("source", "licence")
-            .values_list("source", "licence")
-            .distinct()
-        )
+        """(source, licence) of these services without repeats, for the data credit: the
+        pairs of all services from the index (``service_sources``), each kept if one of
+        these services has it."""
+        return [
+            (source, licence)
+            for source, licence in distinct_values(Service, ("source", "licence"))
+            if self.filter(source=source, licence=licence).exists()
+        ]
 
     def stale(self, today: datetime.date | None = None) -> ServiceQuerySet:
         """Services not verified within ATLAS_VERIFICATION_MAX_AGE_DAYS."""
@@ -339,6 +341,8 @@ class Service(TimeStamped):
             ),
         ]
         indexes = [
+            # The data credit's distinct sources, read by a loose index scan.
+            models.Index(fields=["source", "licence"], name="service_sources"),
             # Searches run on published services only (the API and the public pages).
             # Without fastupdate: every search scanned GIN's pending list of recent
             # inserts (223 pages after a bulk import: 105 instead of 16 ms for the index

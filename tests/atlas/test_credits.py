@@ -52,3 +52,21 @@ def test_an_atlas_without_sources_shows_no_credit():
 def test_the_map_shows_the_credit(sources, client):
     config = client.get("/").context["map_config"]
     assert config["dataAttribution"].startswith("Data: Stadt Musterstadt (dl-de/by-2-0);")
+
+
+def test_sources_are_read_from_the_index_and_only_those_of_published_services_count():
+    """The loose index scan finds every distinct pair, also ones beside many repeats and
+    empty sources, in index order; a pair only unpublished services have is left out."""
+    import datetime
+
+    from atlas.core.distinct import distinct_values
+    from providers.models import Service
+    from tests.factories import ServiceFactory
+
+    for source, licence in [("B", "y"), ("A", "x"), ("B", "y"), ("B", "z"), ("", "")]:
+        ServiceFactory(source=source, licence=licence)
+    ServiceFactory(source="Entwurf", licence="q", status=Service.Status.DRAFT)
+    ServiceFactory(source="Alt", licence="", valid_until=datetime.date(2000, 1, 1))
+    expected = [("A", "x"), ("Alt", ""), ("B", "y"), ("B", "z"), ("Entwurf", "q")]
+    assert distinct_values(Service, ("source", "licence")) == expected
+    assert Service.objects.published().data_sources() == [("A", "x"), ("B", "y"), ("B", "z")]
