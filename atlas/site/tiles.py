@@ -277,7 +277,10 @@ def tile_json(
     # SQL are interpolated; every value is a query parameter.
     sql = f"""
         WITH marker (pk, x, y, category, lat, lng) AS ({rows_sql}),
-        per_category AS (
+        -- Materialised: planned on its own it is one hash aggregate over the markers
+        -- (groups are few). Inlined, PostgreSQL sorted every marker for cell's ordered
+        -- aggregate (an external sort of 287,119 rows at 1,000,000 services).
+        per_category AS MATERIALIZED (
             SELECT floor(x * {cells})::int AS cx, floor(y * {cells})::int AS cy, category,
                    count(*)::int AS k, sum(lat) AS lat, sum(lng) AS lng,
                    min(lat) AS south, min(lng) AS west, max(lat) AS north, max(lng) AS east,
