@@ -38,8 +38,13 @@ def is_formula(value) -> bool:
 
 def csv_cell(value):
     """A CSV cell: formula-like text behind an apostrophe."""
-    value = plain(value)
-    return f"'{value}" if is_formula(value) else value
+    # Written out rather than through is_formula: it runs for every cell of every export
+    # (34 a row), and text, most cells, needs no conversion.
+    if type(value) is not str:
+        value = plain(value)
+        if not isinstance(value, str):  # numbers stay numbers
+            return value
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def xlsx_row(sheet, values: Iterable) -> list:
@@ -65,6 +70,6 @@ def csv_lines(rows: Iterable[Iterable], *, delimiter: str = ",") -> Iterator[str
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([csv_cell(v) for v in row])
+        writer.writerow(map(csv_cell, row))
         yield prefix + buffer.getvalue()
         prefix = ""

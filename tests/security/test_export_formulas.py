@@ -3,11 +3,13 @@ sanitiser (atlas.core.spreadsheets) behind the admin's CSV and Excel, ``export_d
 the API's CSV."""
 
 import csv
+import datetime
 import io
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from openpyxl import load_workbook
 
 from atlas.core.spreadsheets import FORMULA_PREFIXES, csv_cell, xlsx_row
@@ -44,6 +46,17 @@ def test_numbers_and_plain_text_stay_as_they_are():
     assert csv_cell(-5) == -5
     assert csv_cell("Kita Sonnenschein") == "Kita Sonnenschein"
     assert csv_cell(None) == ""
+    assert csv_cell(True) == "true" and csv_cell(False) == "false"
+    assert csv_cell(datetime.date(2026, 12, 5)) == "2026-12-05"
+    assert csv_cell(2.5) == 2.5
+    assert csv_cell("") == ""
+
+
+def test_text_of_a_str_subclass_is_defused_too():
+    """csv_cell's fast path takes exact ``str``; marked-safe or translated text (subclasses)
+    goes the long way and must still be defused."""
+    assert csv_cell(mark_safe("=HYPERLINK(1)")) == "'=HYPERLINK(1)"
+    assert csv_cell(mark_safe("Kita")) == "Kita"
 
 
 def test_admin_csv_defuses_names(client, editor, evil):
