@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 
 from openpyxl.cell import WriteOnlyCell
@@ -41,6 +42,8 @@ def csv_cell(value):
     # Written out rather than through is_formula: it runs for every cell of every export
     # (34 a row), and text, most cells, needs no conversion.
     if type(value) is not str:
+        if value is None:
+            return ""
         value = plain(value)
         if not isinstance(value, str):  # numbers stay numbers
             return value
@@ -61,15 +64,26 @@ def xlsx_row(sheet, values: Iterable) -> list:
     return row
 
 
-def csv_lines(rows: Iterable[Iterable], *, delimiter: str = ",") -> Iterator[str]:
-    """CSV text line by line (for streaming), every cell through ``csv_cell``; the first
-    line starts with a byte-order mark so that Excel reads UTF-8."""
+def csv_lines(
+    rows: Iterable[Iterable], *, delimiter: str = ",", rows_per_chunk: int = 500
+) -> Iterator[str]:
+    """CSV text in chunks of ``rows_per_chunk`` lines (for streaming), every cell through
+    ``csv_cell``; the first line starts with a byte-order mark so that Excel reads UTF-8.
+
+    Chunks, not single lines: a stream of one write (and one gzip call, one file write) per
+    line cost about 1 s of the 6 s of the first CSV export of 103,701 services."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter)
-    prefix = "\ufeff"
-    for row in rows:
+    buffer.write("\ufeff")
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, rows_per_chunk)):
+        writer.writerows(map(csv_row, batch))
+        yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(map(csv_cell, row))
-        yield prefix + buffer.getvalue()
-        prefix = ""
+    if buffer.tell():  # no rows at all: the byte-order mark alone
+        yield buffer.getvalue()
+
+
+def csv_row(values: Iterable) -> list:
+    return [csv_cell(v) for v in values]
