@@ -38,25 +38,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 
-def _use_database_argument() -> None:
-    """``--database NAME``: the database of that name on the server of DATABASE_URL (or
-    .env). Read before Django is set up, since the settings read DATABASE_URL once."""
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--database")
-    name = early.parse_known_args()[0].database
-    if name:
-        import environ
-
-        environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-        url = os.environ.get("DATABASE_URL", "postgis://atlas:atlas@127.0.0.1:5432/atlas")
-        os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
-
-
-_use_database_argument()
-
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+import bench.database_argument  # noqa: E402, F401  (--database, before Django)
 from bench.synthetic_services import (  # noqa: E402  (sets up Django)
     bench_count,
     drop_bench_data,

@@ -39,19 +39,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 
-def _use_database_argument() -> None:
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--database")
-    name = early.parse_known_args()[0].database
-    if name:
-        import environ
+import bench.database_argument  # noqa: E402, F401  (--database, before Django)
 
-        environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-        url = os.environ.get("DATABASE_URL", "postgis://atlas:atlas@127.0.0.1:5432/atlas")
-        os.environ["DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
-
-
-_use_database_argument()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
 
 import django  # noqa: E402

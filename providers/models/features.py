@@ -63,8 +63,10 @@ class ServiceFeatureQuerySet(models.QuerySet):
         return self.annotate(text=JoinedText(*parts))
 
 
-class ServiceFeature(models.Model):
-    """One service at one location as a GeoJSON Feature (JSON text), kept by triggers."""
+class StoredServiceAtLocation(models.Model):
+    """A row per service at a location that the feature-store triggers keep (delete and
+    insert in the writer's statement, ``providers.feature_store``): no foreign-key
+    constraints, since the rows follow the services rather than guard them."""
 
     service_at_location = models.OneToOneField(
         "providers.ServiceAtLocation",
@@ -77,9 +79,17 @@ class ServiceFeature(models.Model):
         "providers.Service",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
-        db_index=False,  # servicefeature_page_order starts with it
+        db_index=False,  # each table's own composite index starts with it
         related_name="+",
     )
+
+    class Meta:
+        abstract = True
+
+
+class ServiceFeature(StoredServiceAtLocation):
+    """One service at one location as a GeoJSON Feature (JSON text), kept by triggers."""
+
     location = models.ForeignKey(
         "providers.Location", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
@@ -122,26 +132,12 @@ class ServiceMarkerQuerySet(models.QuerySet):
         return self.filter(published_condition())
 
 
-class ServiceMarker(models.Model):
+class ServiceMarker(StoredServiceAtLocation):
     """One service at one location as the map draws it, kept by the same triggers as
     ``ServiceFeature``: a map tile reads this one narrow table (point, position on the
     web-mercator grid, colour, name, whether published today) instead of joining every
     marker in view to its service and categories (~20 µs a marker under load)."""
 
-    service_at_location = models.OneToOneField(
-        "providers.ServiceAtLocation",
-        primary_key=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
-    service = models.ForeignKey(
-        "providers.Service",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,  # servicemarker_published_services starts with it
-        related_name="+",
-    )
     location = models.ForeignKey(
         "providers.Location",
         on_delete=models.DO_NOTHING,
