@@ -268,12 +268,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atlas.settings")
 django.setup()
 from django.http import QueryDict
 from atlas.site.filtering import filter_services
+from atlas.site.marker_filter import MarkerFilter
 from atlas.site.tiles import Tile, tile_json
 for path in sys.argv[1:]:
     z, x, y = (int(p) for p in path.rsplit(".", 1)[0].split("/")[-3:])
     result = filter_services(QueryDict(""))
     started = time.perf_counter()
-    tile_json(Tile(z, x, y), result.narrowed_services, result.locations)
+    tile_json(Tile(z, x, y), MarkerFilter.of(result.narrowed_services, result.locations))
     print(path, f"{(time.perf_counter() - started) * 1000:.0f}")
 """
 

@@ -51,6 +51,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.gis.geos import Polygon  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from atlas.site.marker_filter import MarkerFilter  # noqa: E402
 from atlas.site.tiles import (  # noqa: E402
     CELLS_PER_SIDE,
     MAX_LATITUDE,
@@ -226,7 +227,7 @@ def main() -> None:
         totals = [0.0] * 9
         for tile in tiles:
             json_ms, text = timed(
-                lambda t=tile: tile_text(t, None, None, extent, lambda _t, build: build()),
+                lambda t=tile: tile_text(t, MarkerFilter(), extent, lambda _t, build: build()),
                 args.runs,
             )
             json_bytes = text.encode()

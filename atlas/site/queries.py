@@ -15,21 +15,18 @@ from atlas.core.geojson import (
 )
 from planning_areas.models import Area, Layer
 from providers.feature_store import data_version
-from providers.models import Category, Service, ServiceMarker
+from providers.models import Category, Service
+
+from .marker_filter import MarkerFilter
 
 # Tolerance in degrees (about 7–11 m in Germany) for outlines drawn on the map.
 
 
-def map_count(services: QuerySet[Service] | None, locations: QuerySet | None = None) -> int:
-    """How many published services have a marker on the map (a location; with
-    ``locations``, one of those), narrowed by ``services`` (None: all published), counted
-    on the stored markers like the tiles."""
-    markers = ServiceMarker.objects.published()
-    if services is not None:
-        markers = markers.filter(service_id__in=services.order_by().values("pk"))
-    if locations is not None:
-        markers = markers.filter(location_id__in=locations.order_by().values("pk"))
-    return markers.values("service_id").distinct().count()
+def map_count(kept: MarkerFilter) -> int:
+    """How many published services have a marker on the map that ``kept`` keeps (a
+    location; with place filters, one of those), counted on the stored markers like the
+    tiles."""
+    return kept.markers().values("service_id").distinct().count()
 
 
 def points_version() -> str:

@@ -30,10 +30,11 @@ from django.conf import settings
 from django.contrib.gis.db.models import FloatField, Func, Max, Min
 from django.contrib.gis.geos import Polygon
 from django.db import connection
-from django.db.models import QuerySet
 
 from atlas.core.maps import MAX_ZOOM
-from providers.models import Location, Service, ServiceMarker
+from providers.models import ServiceMarker
+
+from .marker_filter import MarkerFilter
 
 TILE_SIZE = 256
 CELLS_PER_SIDE = 8  # 64 px on screen: clusters (34–52 px wide) hardly overlap
@@ -131,8 +132,7 @@ def data_extent() -> tuple[float, float, float, float] | None:
 
 def tile_text(
     tile: Tile,
-    services: QuerySet[Service] | None,
-    locations: QuerySet[Location] | None,
+    kept: MarkerFilter,
     extent: tuple[float, float, float, float] | None,
     cached: Callable[[Tile, Callable[[], str]], str],
 ) -> str:
@@ -141,15 +141,12 @@ def tile_text(
     if not tile.intersects(extent):
         return EMPTY
     if tile.z >= SQL_FROM_ZOOM:
-        return cached(tile, lambda: tile_json(tile, services, locations))
+        return cached(tile, lambda: tile_json(tile, kept))
     return cached(
         tile,
         lambda: merge(
             tile,
-            [
-                json.loads(tile_text(child, services, locations, extent, cached))
-                for child in tile.children()
-            ],
+            [json.loads(tile_text(child, kept, extent, cached)) for child in tile.children()],
         ),
     )
 
@@ -204,17 +201,15 @@ def merge(tile: Tile, children: list[dict]) -> str:
     return json.dumps({"clusters": clusters, "markers": markers}, ensure_ascii=False)
 
 
-def tile_json(
-    tile: Tile, services: QuerySet[Service] | None, locations: QuerySet[Location] | None = None
-) -> str:
+def tile_json(tile: Tile, kept: MarkerFilter) -> str:
     """The tile's clusters and single markers as JSON text built by PostgreSQL::
 
         {"clusters": [[lat, lng, count, [south, west, north, east], [[category id, n], …]], …],
          "markers": [[service id, lat, lng, category id, name], …]}
 
     ``category id`` is a marker's most specific category (its colour), or null; a
-    cluster's list has one entry per category, largest first. ``services`` narrows the
-    published markers (None: all of them), ``locations`` their places.
+    cluster's list has one entry per category, largest first. ``kept`` says which published
+    markers the filters keep.
 
     One pass over the stored markers (``ServiceMarker``) in the tile: their grid position
     is stored, so a marker costs a comparison and a hash aggregate, not a join.
@@ -234,17 +229,13 @@ def tile_json(
     tiles = 2**tile.z
     # x and y are shares of the world; a tile's bounds are exact binary fractions, so
     # these comparisons are the ones on pixels (edge points belong east and south).
-    markers = ServiceMarker.objects.published().filter(
+    markers = kept.markers().filter(
         point__bboverlaps=envelope,
         x__gte=tile.x / tiles,
         x__lt=(tile.x + 1) / tiles,
         y__gte=tile.y / tiles,
         y__lt=(tile.y + 1) / tiles,
     )
-    if services is not None:
-        markers = markers.filter(service_id__in=services.order_by().values("pk"))
-    if locations is not None:
-        markers = markers.filter(location_id__in=locations.order_by().values("pk"))
     rows_sql, params = (
         markers.order_by()
         .annotate(lat=Latitude("point"), lng=Longitude("point"))

@@ -31,6 +31,7 @@ from . import queries
 from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
+from .marker_filter import cached_marker_filter
 from .tiles import Tile, data_extent, tile_text
 
 LIST_PAGE_SIZE = 25
@@ -290,8 +291,9 @@ def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
     change to services, locations or their links gives a new version) and date for
     MAP_CACHE_SECONDS, with ``open_now`` for POINTS_CACHE_SECONDS (how stale it can be).
 
-    ``build(result, cached)`` makes the JSON text from the filtered services; it may cache
-    parts under their own kind with ``cached(kind, build_part)``. Bad filters are 400.
+    ``build(kept, cached)`` makes the JSON text from the markers the filters keep (their
+    ids read once per filter set, see ``marker_filter``); it may cache parts under their
+    own kind with ``cached(kind, build_part)``. Bad filters are 400.
     """
     query = api_parameters(request.GET).urlencode()
     version = queries.points_version()
@@ -313,7 +315,13 @@ def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
         result = filter_services(request.GET)
         if not result.is_valid:
             return JsonResponse({"errors": result.errors}, status=400)
-        body = cached(kind, lambda: build(result, cached))
+        body = cached(
+            kind,
+            lambda: build(
+                cached_marker_filter(result.narrowed_services, result.locations, cached),
+                cached,
+            ),
+        )
     return HttpResponse(body, content_type="application/json")
 
 
@@ -323,9 +331,7 @@ def map_count(request: HttpRequest) -> HttpResponse:
     return _cached_map_answer(
         request,
         "count",
-        lambda result, cached: (
-            f'{{"count": {int(queries.map_count(result.narrowed_services, result.locations))}}}'
-        ),
+        lambda kept, cached: f'{{"count": {int(queries.map_count(kept))}}}',
     )
 
 
@@ -341,13 +347,12 @@ def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
     if tile is None:
         raise Http404(_("No such map tile."))
 
-    def build(result, cached) -> str:
+    def build(kept, cached) -> str:
         # In shares of the world (before: degrees, under the key "extent").
         extent = cached("marker-extent", lambda: json.dumps(data_extent()))
         return tile_text(
             tile,
-            result.narrowed_services,
-            result.locations,
+            kept,
             json.loads(extent),
             lambda part, build_part: (
                 build_part() if part == tile else cached(_tile_kind(part), build_part)

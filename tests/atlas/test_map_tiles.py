@@ -5,9 +5,15 @@ import json
 import math
 
 import pytest
+from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.core.cache import caches
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from atlas.site import marker_filter
+from atlas.site.marker_filter import MarkerFilter
 from atlas.site.tiles import SINGLE_MARKER_ZOOM, SQL_FROM_ZOOM, Tile, tile_json
 from providers.models import Service
 from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
@@ -97,6 +103,10 @@ def test_a_point_on_a_tile_edge_belongs_to_the_eastern_tile_only(client, places)
 
 # Pixels (at the fixture's zoom, from its tile's corner) of every fixture point.
 PIXELS = [(10, 10), (20, 20), (25, 28), (100, 100), (200, 10), (210, 20), (256, 100), (12, 12)]
+
+
+def count(client, query: str = "") -> int:
+    return client.get(reverse("atlas:map_count") + (f"?{query}" if query else "")).json()["count"]
 
 
 def shown(client, z: int, query: str = "") -> int:
@@ -206,10 +216,104 @@ def test_low_zoom_tiles_merged_from_their_children_match_one_statement(client, p
     z = SQL_FROM_ZOOM - 2
     x, y = X >> (Z - z), Y >> (Z - z)
     merged = client.get(tile(z, x, y)).json()
-    direct = json.loads(tile_json(Tile(z, x, y), Service.objects.published()))
+    direct = json.loads(tile_json(Tile(z, x, y), MarkerFilter.of(Service.objects.published())))
     assert [(c[2], c[4]) for c in merged["clusters"]] == [(c[2], c[4]) for c in direct["clusters"]]
     assert [c[3] for c in merged["clusters"]] == [c[3] for c in direct["clusters"]]
     for ours, theirs in zip(merged["clusters"], direct["clusters"], strict=True):
         assert ours[0] == pytest.approx(theirs[0], abs=1e-5)
         assert ours[1] == pytest.approx(theirs[1], abs=1e-5)
     assert merged["markers"] == direct["markers"]
+
+
+# -- the filter set's ids, read once and reused by every tile and the count -------------
+
+
+def test_a_filter_set_reads_its_services_once_for_all_its_tiles_and_the_count(client, places):
+    link_table = Service.categories.through._meta.db_table
+    with CaptureQueriesContext(connection) as statements:
+        client.get(tile(query="category=kita"))
+        client.get(tile(x=X + 1, query="category=kita"))
+        client.get(reverse("atlas:map_count") + "?category=kita")
+    assert sum(link_table in s["sql"] for s in statements.captured_queries) == 1
+    # Another filter set reads its own.
+    with CaptureQueriesContext(connection) as statements:
+        client.get(tile(query="category=jugend"))
+    assert sum(link_table in s["sql"] for s in statements.captured_queries) == 1
+
+
+@pytest.mark.parametrize("z", [9, 12, SINGLE_MARKER_ZOOM])
+def test_a_filter_set_beyond_the_cached_ids_limit_gives_the_same_tiles_and_count(
+    client, places, monkeypatch, z
+):
+    near = lnglat(100, 100)
+    queries = [
+        "category=familie",
+        "q=Jugendclub",
+        "free=false",
+        f"near={near.x:.6f},{near.y:.6f}&radius=500",  # the locations' ids
+        f"category=jugend&near={near.x:.6f},{near.y:.6f}&radius=500",
+        "",
+    ]
+    cached = {q: (shown(client, z, q), count(client, q)) for q in queries}
+    caches[settings.MAP_CACHE].clear()
+    monkeypatch.setattr(marker_filter, "MAX_CACHED_IDS", 1)
+    link_table = Service.categories.through._meta.db_table
+    with CaptureQueriesContext(connection) as statements:
+        assert shown(client, z, "category=familie") == cached["category=familie"][0] == 5
+    # Without the ids every statement has the filter as a subquery.
+    assert sum(link_table in s["sql"] for s in statements.captured_queries) > 1
+    for q, (markers, total) in cached.items():
+        assert (shown(client, z, q), count(client, q)) == (markers, total)
+
+
+def test_filtered_tiles_and_count_show_a_new_service_at_once_despite_the_cached_ids(client, places):
+    assert count(client, "category=jugend") == 2
+    assert shown(client, Z, "category=jugend") == 2
+    ServiceFactory(
+        name="Jugendclub Neu",
+        locations=[LocationFactory(point=lnglat(150, 150))],
+        categories=[places["categories"]["jugend"]],
+    )
+    assert shown(client, Z, "category=jugend") == 3
+    assert count(client, "category=jugend") == 3
+    places["c"].delete()
+    assert shown(client, Z, "category=jugend") == 2
+    assert count(client, "category=jugend") == 2
+
+
+def test_a_filter_matching_nothing_shows_no_marker_and_counts_zero(client, places):
+    empty = CategoryFactory(slug="leer", name="Leer")
+    assert shown(client, Z, f"category={empty.slug}") == 0
+    assert count(client, f"category={empty.slug}") == 0
+    assert shown(client, Z, "q=zzzzqqqqxxxx") == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("category=%00", "category"),
+        ("category=kita%00", "category"),
+        ("category=" + "9" * 5000, "category"),
+        ("category=" + ",".join(["kita"] * 51), "category"),
+        ("category=no-such-category", "category"),
+        ("q=" + "a" * 201, "q"),
+        ("area=99999999999999999999", "area"),
+        ("organization=1%00", "organization"),
+    ],
+)
+def test_hostile_filters_answer_400_on_tile_and_count(client, places, query, parameter):
+    for url in (tile(query=query), reverse("atlas:map_count") + f"?{query}"):
+        response = client.get(url)
+        assert response.status_code == 400
+        assert parameter in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "ids", [[], [1], [5, 3, 9], list(range(1, 10_000)), [1, 2**62, 7, 2**40 + 3]]
+)
+def test_packed_ids_unpack_to_the_same_ids_sorted(ids):
+    assert marker_filter.unpack(marker_filter.pack(ids)) == sorted(ids)
+
+
+def test_dense_ids_pack_to_about_a_byte_each_or_less():
+    assert len(marker_filter.pack(range(1, 300_001))) < 300_000 // 8
