@@ -16,10 +16,10 @@ stays a subquery.
 from __future__ import annotations
 
 import array
+import functools
 import itertools
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 
@@ -58,12 +58,17 @@ def unpack(packed: bytes) -> list[int]:
     return list(itertools.accumulate(array.array("q", zlib.decompress(packed))))
 
 
-@dataclass(frozen=True)
 class MarkerFilter:
     """Conditions on ``ServiceMarker`` for a filter set: each one either a subquery of
-    ``filter_services``'s querysets or the array of their ids."""
+    ``filter_services``'s querysets or the array of their ids. Given as a function, they
+    are made when first needed: a tile outside the markers' extent reads no ids."""
 
-    conditions: tuple = ()
+    def __init__(self, conditions: tuple | Callable[[], tuple] = ()):
+        self._conditions = conditions
+
+    @functools.cached_property
+    def conditions(self) -> tuple:
+        return self._conditions() if callable(self._conditions) else self._conditions
 
     @classmethod
     def of(
@@ -93,7 +98,11 @@ def cached_marker_filter(
     cached: Callable[[str, Callable[[], bytes]], bytes],
 ) -> MarkerFilter:
     """The filter with each queryset's ids read once and kept by ``cached(part, build)``
-    (the map cache under the filter set's and data version's key)."""
+    (the map cache under the filter set's and data version's key), when first needed."""
+    return MarkerFilter(lambda: _cached_conditions(services, locations, cached))
+
+
+def _cached_conditions(services, locations, cached) -> tuple:
     conditions = []
     for field, queryset in (("service_id", services), ("location_id", locations)):
         if queryset is None:
@@ -105,7 +114,7 @@ def cached_marker_filter(
         else:
             text = "{" + ",".join(map(str, unpack(packed))) + "}"
             conditions.append(EqualsAny(F(field), Value(text)))
-    return MarkerFilter(tuple(conditions))
+    return tuple(conditions)
 
 
 def _packed_ids(subquery: QuerySet) -> bytes:

@@ -317,3 +317,14 @@ def test_packed_ids_unpack_to_the_same_ids_sorted(ids):
 
 def test_dense_ids_pack_to_about_a_byte_each_or_less():
     assert len(marker_filter.pack(range(1, 300_001))) < 300_000 // 8
+
+
+def test_a_tile_outside_the_markers_extent_reads_no_filter_ids(client, places):
+    link_table = Service.categories.through._meta.db_table
+    client.get(tile())  # the extent is cached
+    with CaptureQueriesContext(connection) as statements:
+        assert client.get(tile(Z, 0, 0, "category=kita")).json() == {
+            "clusters": [],
+            "markers": [],
+        }
+    assert not any(link_table in s["sql"] for s in statements.captured_queries)
