@@ -266,6 +266,34 @@ def test_a_filter_set_beyond_the_cached_ids_limit_gives_the_same_tiles_and_count
         assert (shown(client, z, q), count(client, q)) == (markers, total)
 
 
+def test_ids_that_are_most_of_their_table_stay_a_subquery(places, monkeypatch):
+    """A filter keeping more than MAX_SHARE of its table's rows (the planner's estimate) is
+    not cached as ids: hashing them in every statement cost more than the subquery."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Service._meta.db_table}")
+    total = Service.objects.count()
+    assert total >= 4
+    assert marker_filter.estimated_rows(Service) == total
+    monkeypatch.setattr(marker_filter, "SMALL_ID_COUNT", 0)
+    everything = Service.objects.order_by().values("pk")
+    assert marker_filter._packed_ids(everything) == marker_filter.TOO_MANY
+    ids = sorted(Service.objects.values_list("pk", flat=True))[: total // 2]
+    few = Service.objects.filter(pk__in=ids).order_by().values("pk")
+    assert marker_filter.unpack(marker_filter._packed_ids(few)) == ids
+    # Small filters are always cached, whatever their share.
+    monkeypatch.setattr(marker_filter, "SMALL_ID_COUNT", total)
+    assert marker_filter.unpack(marker_filter._packed_ids(everything)) == sorted(
+        Service.objects.values_list("pk", flat=True)
+    )
+
+
+def test_a_table_never_analysed_does_not_limit_the_ids(db):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE never_analysed (id bigint)")
+    model = type("M", (), {"_meta": type("Meta", (), {"db_table": "never_analysed"})})
+    assert marker_filter.estimated_rows(model) == float("inf")
+
+
 def test_filtered_tiles_and_count_show_a_new_service_at_once_despite_the_cached_ids(client, places):
     assert count(client, "category=jugend") == 2
     assert shown(client, Z, "category=jugend") == 2
