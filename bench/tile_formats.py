@@ -47,24 +47,20 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.gis.geos import Polygon  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from atlas.site.marker_filter import MarkerFilter  # noqa: E402
 from atlas.site.tiles import (  # noqa: E402
     CELLS_PER_SIDE,
-    MAX_LATITUDE,
     SINGLE_MARKER_ZOOM,
     TILE_SIZE,
-    Latitude,
-    Longitude,
     Tile,
     data_extent,
+    marker_rows,
     tile_text,
 )
 from planning_areas.map_view import map_view  # noqa: E402
-from providers.models import Service, ServiceMarker  # noqa: E402
+from providers.models import Service  # noqa: E402
 
 WINDOW = (1280, 800)
 ZOOMED = (15, 52.5219, 13.4132)  # map zoom, lat, lng: Alexanderplatz
@@ -88,36 +84,6 @@ def view_tiles(zoom: int, lat: float, lng: float) -> list[Tile]:
     xs = range(int((cx - half_w) // TILE_SIZE), int((cx + half_w) // TILE_SIZE) + 1)
     ys = range(int((cy - half_h) // TILE_SIZE), int((cy + half_h) // TILE_SIZE) + 1)
     return [t for y in ys for x in xs if (t := Tile.checked(z, x, y))]
-
-
-def marker_rows(tile: Tile) -> tuple[str, list]:
-    """SQL and parameters of the published markers in the tile, as ``tile_json`` selects
-    them (``ServiceMarker``: stored point, world shares x/y, category, name)."""
-    west, south, east, north = tile.bounds()
-    margin = (east - west) / TILE_SIZE
-    envelope = Polygon.from_bbox(
-        (
-            west - margin,
-            max(south - margin, -MAX_LATITUDE),
-            east + margin,
-            min(north + margin, MAX_LATITUDE),
-        )
-    )
-    envelope.srid = settings.ATLAS_SRID
-    tiles = 2**tile.z
-    markers = ServiceMarker.objects.published().filter(
-        point__bboverlaps=envelope,
-        x__gte=tile.x / tiles,
-        x__lt=(tile.x + 1) / tiles,
-        y__gte=tile.y / tiles,
-        y__lt=(tile.y + 1) / tiles,
-    )
-    return (
-        markers.order_by()
-        .annotate(lat=Latitude("point"), lng=Longitude("point"))
-        .values_list("pk", "x", "y", "category_id", "lat", "lng")
-        .query.sql_with_params()
-    )
 
 
 # Geometries in the tile's own integer coordinates (MVT_EXTENT per tile, y down), computed
@@ -166,7 +132,7 @@ SELECT coalesce((
 def mvt(tile: Tile, template: str) -> bytes:
     """ST_AsMVT of the tile's markers: grid clusters and single markers (GRID_SQL) or every
     marker (RAW_SQL)."""
-    rows, params = marker_rows(tile)
+    rows, params = marker_rows(tile, MarkerFilter())
     tiles = 2**tile.z
     point = {"tiles": tiles, "tx": tile.x, "ty": tile.y, "extent": MVT_EXTENT}
     # Integers computed here and the ORM-compiled marker query only; values are parameters.

@@ -201,19 +201,10 @@ def merge(tile: Tile, children: list[dict]) -> str:
     return json.dumps({"clusters": clusters, "markers": markers}, ensure_ascii=False)
 
 
-def tile_json(tile: Tile, kept: MarkerFilter) -> str:
-    """The tile's clusters and single markers as JSON text built by PostgreSQL::
-
-        {"clusters": [[lat, lng, count, [south, west, north, east], [[category id, n], …]], …],
-         "markers": [[service id, lat, lng, category id, name], …]}
-
-    ``category id`` is a marker's most specific category (its colour), or null; a
-    cluster's list has one entry per category, largest first. ``kept`` says which published
-    markers the filters keep.
-
-    One pass over the stored markers (``ServiceMarker``) in the tile: their grid position
-    is stored, so a marker costs a comparison and a hash aggregate, not a join.
-    """
+def marker_rows(tile: Tile, kept: MarkerFilter) -> tuple[str, list]:
+    """SQL and parameters of the markers ``kept`` in the tile: ``pk``, the world shares
+    ``x`` and ``y``, ``category_id``, ``lat`` and ``lng`` (also what bench/tile_formats.py
+    encodes as vector tiles)."""
     west, south, east, north = tile.bounds()
     # A little margin for the index's rough cut: the exact test is on x and y below.
     margin = (east - west) / TILE_SIZE
@@ -236,12 +227,29 @@ def tile_json(tile: Tile, kept: MarkerFilter) -> str:
         y__gte=tile.y / tiles,
         y__lt=(tile.y + 1) / tiles,
     )
-    rows_sql, params = (
+    return (
         markers.order_by()
         .annotate(lat=Latitude("point"), lng=Longitude("point"))
         .values_list("pk", "x", "y", "category_id", "lat", "lng")
         .query.sql_with_params()
     )
+
+
+def tile_json(tile: Tile, kept: MarkerFilter) -> str:
+    """The tile's clusters and single markers as JSON text built by PostgreSQL::
+
+        {"clusters": [[lat, lng, count, [south, west, north, east], [[category id, n], …]], …],
+         "markers": [[service id, lat, lng, category id, name], …]}
+
+    ``category id`` is a marker's most specific category (its colour), or null; a
+    cluster's list has one entry per category, largest first. ``kept`` says which published
+    markers the filters keep.
+
+    One pass over the stored markers (``ServiceMarker``) in the tile: their grid position
+    is stored, so a marker costs a comparison and a hash aggregate, not a join.
+    """
+    rows_sql, params = marker_rows(tile, kept)
+    tiles = 2**tile.z
     table = ServiceMarker._meta.db_table
     # Cells of 1/CELLS_PER_SIDE of the tile: the world in cells is a power of two too.
     cells = tiles * CELLS_PER_SIDE
