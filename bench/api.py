@@ -49,6 +49,7 @@ from bench.synthetic_services import (  # noqa: E402  (sets up Django)
     refuse_shared_database,
     refuse_unmigrated_database,
 )
+from providers.models.services import prefix_searchable  # noqa: E402
 
 PORT = 8101
 # The server's stored exports (providers/export_files.py), emptied for the "first" rows.
@@ -248,11 +249,13 @@ def _expansions(cursor, word: str) -> list[str]:
     """Vocabulary words like ``word``, looked up once per word: the API keeps them in its
     cache (SEARCH_EXPANSION_CACHE_SECONDS), so its warm requests skip this step too."""
     if word not in EXPANSIONS:
+        # Words its prefix term finds anyway are not listed (prefix_searchable).
+        prefixed = "AND NOT starts_with(word, %s)" if prefix_searchable(word) else ""
         cursor.execute(
-            """SELECT word FROM providers_searchword
-               WHERE word %%> %s AND word <> %s AND length(word) >= %s
+            f"""SELECT word FROM providers_searchword
+               WHERE word %%> %s AND word <> %s AND length(word) >= %s {prefixed}
                ORDER BY word_similarity(%s, word) DESC, word LIMIT 12""",
-            [word, word, len(word) - 2, word],
+            [word, word, len(word) - 2, *([word] if prefixed else []), word],
         )
         EXPANSIONS[word] = [row[0] for row in cursor.fetchall()]
     return EXPANSIONS[word]
@@ -263,7 +266,8 @@ def sql_search(cursor, text):
     expanded query with the full-text index, rank, count and build the page."""
     groups = []
     for word in re.findall(r"\w+", text.lower())[:8]:
-        groups.append("(" + " | ".join([word, *_expansions(cursor, word)]) + ")")
+        term = f"{word}:*" if prefix_searchable(word) else word
+        groups.append("(" + " | ".join([term, *_expansions(cursor, word)]) + ")")
     expanded = " & ".join(groups)
     exact = " & ".join(re.findall(r"\w+", text.lower())[:8])
     matches = f"""

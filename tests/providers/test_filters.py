@@ -1,6 +1,7 @@
 """The service filters used directly, as a plain Django view would."""
 
 import datetime
+from urllib.parse import quote
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from planning_areas.models import Area
 from providers.filters import matched_locations, parse_service_query, service_queryset
-from providers.models import Location, Service
+from providers.models import MAX_WORD_EXPANSIONS, Location, Service
 from tests.factories import (
     AreaFactory,
     CategoryFactory,
@@ -51,6 +52,36 @@ def test_q_tolerates_typos_and_parts_of_compound_words():
     ServiceFactory(name="Bibliothek", description="")
     assert run("q=Famielienzentrum") == [hit]
     assert run("q=zentrum") == [hit]
+
+
+def test_q_finds_every_compound_that_starts_with_the_word():
+    # More compounds than a word has expansions (MAX_WORD_EXPANSIONS): listed one by
+    # one, "Jugend" missed "Jugendzentrum" and the others after the twelfth.
+    suffixes = [
+        "amt", "arbeit", "beratung", "bildung", "café", "chor", "club", "etage", "farm",
+        "haus", "hilfe", "kunstschule", "laden", "musikschule", "theater", "treff",
+        "werkstatt", "zentrum",
+    ]  # fmt: skip
+    compounds = [ServiceFactory(name=f"Jugend{suffix}", description="") for suffix in suffixes]
+    ServiceFactory(name="Seniorentreff", description="")
+    assert len(suffixes) > MAX_WORD_EXPANSIONS
+    assert set(run("q=Jugend")) == set(compounds)
+
+
+def test_q_keeps_typo_and_inner_compound_expansions_beside_the_prefix():
+    prefixed = ServiceFactory(name="Familienbildung", description="")
+    inner = ServiceFactory(name="Regenbogenfamilie", description="")
+    typo = ServiceFactory(name="Familie am See", description="")
+    assert set(run("q=familie")) == {prefixed, inner, typo}
+    assert run("q=Famielie") == [typo]
+
+
+@pytest.mark.parametrize(
+    "q", ["jugend_club", "jugend:*", "10115", "jug", "jugend | kita", "jugend&!x", "ab'c", "ü" * 90]
+)
+def test_q_with_syntax_or_short_words_is_plain_text(q):
+    ServiceFactory(name="Jugendclub", description="")
+    run(f"q={quote(q)}")  # no error: only letter words become prefix terms
 
 
 def test_q_orders_name_hits_before_description_hits():
