@@ -342,10 +342,11 @@ def page_features(
     locations: QuerySet[Location] | None = None,
     near: Point | None = None,
     internal: bool = False,
-) -> tuple[list[str], int]:
+) -> tuple[str, int]:
     """One page of ``services`` (in their order) as feature texts, one per offered location
-    (restricted to ``locations`` when the request filtered on location), and the number
-    of all services: one statement."""
+    (restricted to ``locations`` when the request filtered on location), joined by commas
+    (the inside of a JSON array; empty for no feature), and the number of all services:
+    one statement, one row."""
     try:
         ctes, params = services.page_ctes(start, size)
         inputs, input_params = [], []
@@ -366,22 +367,21 @@ def page_features(
             settings.ATLAS_VERIFICATION_MAX_AGE_DAYS,
         )
     except EmptyResultSet:  # a filter that cannot match, such as open_now when all are closed
-        return [], 0
-    # Only ORM-compiled SQL is interpolated; values are parameters.
+        return "", 0
+    # Only ORM-compiled SQL is interpolated; values are parameters. PostgreSQL joins the
+    # texts: one row to fetch and decode instead of one per feature (a bbox page of 500:
+    # 0.9 ms of Python for the rows and their join, 518 kB).
     sql = f"""
         WITH {", ".join([ctes, *inputs])}
-        SELECT (SELECT count(*) FROM matches), f.text
+        SELECT (SELECT count(*) FROM matches),
+               string_agg(f.text, ',' ORDER BY page.pos, f.location_name, f.id)
         FROM ({features}) AS f (service_id, location_name, id, text)
         JOIN page ON page.id = f.service_id
-        ORDER BY page.pos, f.location_name, f.id
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *input_params, *feature_params])
-        rows = cursor.fetchall()
-        if not rows:  # a page past the end, or of services without locations
-            cursor.execute(f"WITH {ctes} SELECT count(*) FROM matches", params)  # noqa: S608
-            return [], cursor.fetchone()[0]
-    return [text for _, text in rows], rows[0][0]
+        count, text = cursor.fetchone()
+    return text or "", count
 
 
 def export_rows(

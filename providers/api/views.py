@@ -118,7 +118,9 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
         )
         next_url, previous_url = page_links(request, page, size, count)
         return Response(
-            feature_collection(features, count=count, next=next_url, previous=previous_url)
+            feature_collection(
+                [features] if features else [], count=count, next=next_url, previous=previous_url
+            )
         )
 
     def retrieve(self, request, *args, **kwargs):
