@@ -77,11 +77,27 @@ def test_q_keeps_typo_and_inner_compound_expansions_beside_the_prefix():
 
 
 @pytest.mark.parametrize(
-    "q", ["jugend_club", "jugend:*", "10115", "jug", "jugend | kita", "jugend&!x", "ab'c", "ü" * 90]
+    ("hostile", "plain", "found"),
+    [
+        ("jugend:*", "jugend", ["Jugendclub"]),
+        ("jugend | kita", "jugend kita", []),
+        ("jugend&!club", "jugend club", ["Jugendclub"]),
+        ("(jugend)'", "jugend", ["Jugendclub"]),
+        ("jugend<->kita", "jugend kita", []),
+    ],
 )
-def test_q_with_syntax_or_short_words_is_plain_text(q):
+def test_q_text_search_syntax_is_plain_text(hostile, plain, found):
+    # Only words of letters become raw prefix terms; the syntax around them is no word.
     ServiceFactory(name="Jugendclub", description="")
-    run(f"q={quote(q)}")  # no error: only letter words become prefix terms
+    ServiceFactory(name="Kita am See", description="")
+    assert [s.name for s in run(f"q={quote(plain)}")] == found
+    assert [s.name for s in run(f"q={quote(hostile)}")] == found
+
+
+@pytest.mark.parametrize("q", ["jugend_club", "10115", "jug", "ü" * 90, "jugend\\:*"])
+def test_q_words_that_are_not_prefix_searched_answer_without_error(q):
+    ServiceFactory(name="Jugendclub", description="")
+    assert run(f"q={quote(q)}") in ([], [Service.objects.get()])
 
 
 def test_q_orders_name_hits_before_description_hits():
