@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.test.utils import override_script_prefix
 from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +88,21 @@ def test_docs_load_every_asset_from_our_own_server():
 
 def test_redoc_is_gone_because_its_bundle_loads_assets_from_a_cdn():
     assert APIClient().get("/api/v1/redoc/").status_code == 404
+
+
+def test_the_root_lists_every_endpoint_as_an_absolute_url_of_the_request():
+    body = APIClient().get("/api/v1/").json()
+    assert body["services"] == "http://testserver/api/v1/services/"
+    assert body["areas"] == "http://testserver/api/v1/areas/"
+    assert body["lookup"].startswith("http://testserver/api/v1/")
+    assert len(body) == 12
+
+
+def test_the_root_follows_the_prefix_the_server_is_mounted_under():
+    # The paths are kept per prefix: a second mount point must not get the first one's.
+    plain = APIClient().get("/api/v1/").json()
+    with override_script_prefix("/sozialraum/"):
+        mounted = APIClient().get("/api/v1/").json()
+    assert plain["services"] == "http://testserver/api/v1/services/"
+    assert mounted["services"] == "http://testserver/sozialraum/api/v1/services/"
+    assert mounted["docs"].startswith("http://testserver/sozialraum/api/v1/")
