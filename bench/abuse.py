@@ -39,14 +39,8 @@ from bench.synthetic_services import (  # noqa: E402  (sets up Django)
     ensure_generated,
     refuse_unmigrated_database,
 )
-from providers import features as service_features  # noqa: E402
-from providers.filters import (  # noqa: E402
-    matched_locations,
-    max_radius,
-    parse_service_query,
-    service_queryset,
-)
-from providers.models import Service  # noqa: E402
+from providers import service_pages  # noqa: E402
+from providers.filters import max_radius, parse_service_query  # noqa: E402
 
 SERVICES = 100_000
 RADII = [500, 1_000, 2_000, 5_000, 10_000, 50_000]
@@ -93,10 +87,7 @@ def ensure_data() -> None:
 def _api_list(lon: float, lat: float, radius: int) -> int:
     """The API's list query for near=, as ServiceViewSet.list runs it."""
     query = parse_service_query({"near": f"{lon},{lat}", "radius": str(radius)})
-    services = service_queryset(query, Service.objects.published())
-    _, count = service_features.page_features(
-        services, 0, PAGE_SIZE, locations=matched_locations(query), near=query.near.point
-    )
+    _, count = service_pages.page(query, 0, PAGE_SIZE)
     return count
 
 

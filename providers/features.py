@@ -309,7 +309,7 @@ def _stored(
 
 
 # What the page's feature query reads from the common table expressions of its statement
-# (``page_features``): constant SQL, so the query compiles to the same text every time.
+# (``page_statement``): constant SQL, so the query compiles to the same text every time.
 PAGE_IDS = RawSQL("SELECT id FROM page", ())  # noqa: S611
 SPOT_IDS = RawSQL("SELECT id FROM spots", ())  # noqa: S611
 CENTRE = RawSQL("(SELECT centre FROM origin)", (), output_field=PointField(srid=4326))  # noqa: S611
@@ -334,7 +334,7 @@ def _page_rows_sql(
     return sql, tuple(params)
 
 
-def page_features(
+def page_statement(
     services: ServiceQuerySet,
     start: int,
     size: int,
@@ -342,11 +342,12 @@ def page_features(
     locations: QuerySet[Location] | None = None,
     near: Point | None = None,
     internal: bool = False,
-) -> tuple[str, int]:
+) -> tuple[str, list] | None:
     """One page of ``services`` (in their order) as feature texts, one per offered location
     (restricted to ``locations`` when the request filtered on location), joined by commas
     (the inside of a JSON array; empty for no feature), and the number of all services:
-    one statement, one row."""
+    SQL and parameters of one statement that answers one row (``run_page_statement``).
+    None when a filter cannot match (such as open_now when all are closed)."""
     try:
         ctes, params = services.page_ctes(start, size)
         inputs, input_params = [], []
@@ -366,8 +367,8 @@ def page_features(
             timezone.localdate(),
             settings.ATLAS_VERIFICATION_MAX_AGE_DAYS,
         )
-    except EmptyResultSet:  # a filter that cannot match, such as open_now when all are closed
-        return "", 0
+    except EmptyResultSet:
+        return None
     # Only ORM-compiled SQL is interpolated; values are parameters. PostgreSQL joins the
     # texts: one row to fetch and decode instead of one per feature (a bbox page of 500:
     # 0.9 ms of Python for the rows and their join, 518 kB).
@@ -378,8 +379,16 @@ def page_features(
         FROM ({features}) AS f (service_id, location_name, id, text)
         JOIN page ON page.id = f.service_id
     """  # noqa: S608
+    return sql, [*params, *input_params, *feature_params]
+
+
+def run_page_statement(statement: tuple[str, Iterable] | None) -> tuple[str, int]:
+    """(joined feature texts, count) of a ``page_statement``."""
+    if statement is None:
+        return "", 0
+    sql, params = statement
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *input_params, *feature_params])
+        cursor.execute(sql, list(params))
         count, text = cursor.fetchone()
     return text or "", count
 

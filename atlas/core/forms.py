@@ -101,7 +101,9 @@ class BBoxField(forms.CharField):
                 code="too_large",
                 params={"span": span},
             )
-        return Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
+        box = Polygon.from_bbox((minlon, minlat, maxlon, maxlat))
+        box.srid = 4326  # stated, not left to the field that compares it (as for points)
+        return box
 
 
 class StrictBooleanField(forms.CharField):

@@ -30,7 +30,7 @@ from atlas.core.api_tools import (
 from atlas.core.compression import streaming_download
 from atlas.core.roles import can_see_internal_contacts
 
-from .. import export_files, exports
+from .. import export_files, exports, service_pages
 from .. import features as service_features
 from ..filters import (
     ServiceFilterSet,
@@ -108,13 +108,9 @@ class ServiceViewSet(ReviewedWritesMixin, viewsets.ModelViewSet):
         query = parsed_query(request)
         page, size = parse_page(request, SERVICE_PAGE_SIZE)
         start = (page - 1) * size
-        features, count = service_features.page_features(
-            service_queryset(query, self.get_queryset()),
-            start,
-            size,
-            locations=matched_locations(query),
-            near=query.near.point if query.near else None,
-            internal=can_see_internal_contacts(request.user),
+        # The list is of published services (get_queryset), as service_pages reads them.
+        features, count = service_pages.page(
+            query, start, size, internal=can_see_internal_contacts(request.user)
         )
         next_url, previous_url = page_links(request, page, size, count)
         return Response(

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from providers.features import _page_rows_sql
+from providers import service_pages
 from providers.models import Contact, Service
 from tests.factories import (
     CategoryFactory,
@@ -253,17 +253,17 @@ def _distance(location_point: Point, centre: Point) -> float:
 
 
 def test_each_near_request_measures_from_its_own_point(client):
-    """The feature query is compiled once and reused: the centre comes from the request's
-    statement, never from the request that compiled it."""
+    """The page's statement is compiled once and reused (providers.service_pages): the
+    centre comes from the request, never from the request that compiled it."""
     here = at(13.40, 52.52, name="Haus A")
     ServiceFactory(name="Beratung", locations=[here])
-    before = _page_rows_sql.cache_info().hits
+    before = service_pages._template.cache_info().hits
     for lon, lat in [(13.401, 52.52), (13.41, 52.525), (13.40, 52.53)]:
         data = get_json(client, URL, near=f"{lon},{lat}", radius=5000)
         (feature,) = data["features"]
         centre = Point(lon, lat, srid=4326)
         assert feature["properties"]["distance"] == _distance(here.point, centre)
-    assert _page_rows_sql.cache_info().hits >= before + 2
+    assert service_pages._template.cache_info().hits >= before + 2
 
 
 def test_a_restricted_page_does_not_restrict_the_next_one(client):

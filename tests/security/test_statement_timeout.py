@@ -38,7 +38,7 @@ def short_timeout(settings):
 
 
 def test_a_slow_api_statement_answers_503_json_within_the_limit(client, short_timeout, monkeypatch):
-    monkeypatch.setattr(api_views.service_features, "page_features", _sleep)
+    monkeypatch.setattr(api_views.service_pages, "page", _sleep)
     started = time.monotonic()
     response = client.get("/api/v1/services/")
     assert time.monotonic() - started < SLEEP_SECONDS / 2
