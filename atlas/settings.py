@@ -92,7 +92,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgis://atlas:atlas@127.0.0.1:5432/atlas")
 }
-DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# GeoDjango's PostGIS backend with a health check that costs no round trip (its docstring).
+DATABASES["default"]["ENGINE"] = "atlas.core.postgis"
 # Connections are kept for 10 minutes and checked before reuse: a new PostgreSQL backend
 # loads PostGIS on its first spatial query, which took 370 ms here (bench/api.py showed it
 # as a spike every minute with the former 60 s).
