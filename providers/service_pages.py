@@ -33,8 +33,8 @@ from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
 from . import features
-from .filters import Near, ServiceQuery, matched_locations, service_queryset
-from .models import Service
+from .filters import Near, ServiceQuery, service_queryset
+from .models import Service, location_condition
 
 # Kept statements: a few per filter combination in use (pages, internal or public).
 TEMPLATES = 256
@@ -133,7 +133,11 @@ def _compile(query: ServiceQuery, start: int, size: int, internal: bool):
         service_queryset(query, Service.objects.published()),
         start,
         size,
-        locations=matched_locations(query),
+        locations=(
+            location_condition("location__", **query.location_arguments())
+            if query.has_location_filters
+            else None
+        ),
         near=query.near.point if query.near else None,
         internal=internal,
     )
@@ -174,7 +178,9 @@ def _keepable(query: ServiceQuery) -> bool:
     return query.search is None and query.open_now is None
 
 
-def page(query: ServiceQuery, start: int, size: int, *, internal: bool = False) -> tuple[str, int]:
+def page(
+    query: ServiceQuery, start: int, size: int, *, internal: bool = False
+) -> tuple[bytes, int]:
     """One page of the published services ``query`` selects as feature texts, joined, and
     the number of all matches (``features.page_statement``)."""
     places = _Places.of(query)
@@ -192,7 +198,7 @@ def page(query: ServiceQuery, start: int, size: int, *, internal: bool = False) 
     if template is _NOT_KEPT:
         return features.run_page_statement(_compile(query, start, size, internal))
     if template is None:
-        return "", 0
+        return b"", 0
     return features.run_page_statement((template.sql, template.bind(places)))
 
 

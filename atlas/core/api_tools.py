@@ -134,15 +134,23 @@ class StrictPageNumberPagination(pagination.BasePagination):
 
 @dataclass
 class RawJSON:
-    """JSON text produced by PostgreSQL, passed to the client without re-encoding."""
+    """JSON produced by PostgreSQL, passed to the client without re-encoding: as text, or
+    already as its UTF-8 bytes (``feature_collection``)."""
 
-    text: str
+    text: str | bytes
+
+    def encoded(self) -> bytes:
+        return self.text if isinstance(self.text, bytes) else self.text.encode()
 
 
-def feature_collection(features: Iterable[str], **members: object) -> RawJSON:
-    """A GeoJSON FeatureCollection around feature texts, with extra top-level ``members``."""
+def feature_collection(features: Iterable[str | bytes], **members: object) -> RawJSON:
+    """A GeoJSON FeatureCollection around feature texts (or their UTF-8 bytes), with extra
+    top-level ``members``, as bytes: a page of 500 services is half a megabyte, and
+    decoding it from PostgreSQL's answer only to encode it again for the response took
+    0.7 ms of a bbox request (``features.run_page_statement`` answers bytes)."""
     head = json.dumps({"type": "FeatureCollection", **members}, ensure_ascii=False)[:-1]
-    return RawJSON(f'{head}, "features": [{",".join(features)}]}}')
+    parts = (f if isinstance(f, bytes) else f.encode() for f in features)
+    return RawJSON(b"".join((head.encode(), b', "features": [', b",".join(parts), b"]}")))
 
 
 class RawJSONRenderer(JSONRenderer):
@@ -150,7 +158,7 @@ class RawJSONRenderer(JSONRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, RawJSON):
-            return data.text.encode()
+            return data.encoded()
         return super().render(data, accepted_media_type, renderer_context)
 
 

@@ -370,7 +370,7 @@ def area_outlines(request: HttpRequest, layer_slug: str) -> JsonResponse:
     if code is not None and not is_area_code(code):
         return JsonResponse({"errors": {"code": [_("Not an area code.")]}}, status=400)
     collection = feature_collection(queries.area_outlines(layer, code=code))
-    return HttpResponse(collection.text, content_type="application/json")
+    return HttpResponse(collection.encoded(), content_type="application/json")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
