@@ -7,7 +7,11 @@ public contacts) in the database named by DATABASE_URL, starts a real server pro
 requests next to the equivalent hand-written SQL run directly in PostGIS, and the
 ratio between the two. "beyond floor" is (API median - floor) / SQL median: what a
 request of that type adds to the cheapest API request (/api/v1/, which queries only the
-request limits), beside its raw SQL; the targets are judged on the plain ratio.
+request limits), beside its raw SQL. The issue's targets are judged on the plain ratio;
+the same 1.5x is judged beyond the floor too, since the floor alone (HTTP, gunicorn,
+Django and the request limits' round trip, 1.4-1.9 ms here) is more than 1.5x the raw
+SQL of the lightest queries (areas/?point=, about 1 ms): there the plain ratio measures
+the stack, not the query.
 
     export DATABASE_URL=postgis://atlas:atlas@127.0.0.1:5432/atlas_api
     .venv/bin/python bench/api.py            # generates once, then reuses the data
@@ -600,20 +604,12 @@ def main() -> None:
     for label, api_samples, sql_samples, p95_target, median_target, load_after in results:
         api_med, api_p95 = statistics.median(api_samples), p95(api_samples)
         sql_med, sql_p95 = statistics.median(sql_samples), p95(sql_samples)
-        verdicts = []
         beyond = (
             ""
             if floor is None or label.startswith("floor")
             else (f"{(api_med - floor) / sql_med:12.2f}x")
         )
-        if not label.startswith("floor"):
-            verdicts.append(
-                verdict(f"ratio med <= {TARGET_RATIO}x", api_med / sql_med <= TARGET_RATIO)
-            )
-        if p95_target:
-            verdicts.append(verdict(f"p95 < {p95_target} ms", api_p95 < p95_target))
-        if median_target:
-            verdicts.append(verdict(f"median < {median_target} ms", api_med < median_target))
+        verdicts = judge(label, api_med, api_p95, sql_med, floor, p95_target, median_target)
         print(
             f"{label:32} {api_med:9.1f}ms {api_p95:7.1f}ms {sql_med:9.1f}ms {sql_p95:7.1f}ms"
             f" {api_med / sql_med:9.2f}x {api_p95 / sql_p95:9.2f}x {beyond:>13}  {load_after:>16}  "
@@ -634,6 +630,30 @@ def main() -> None:
     print(f"  {'':58}" + "".join(f"{pid:>10}" for pid in pids))
     for moment, sizes in memory:
         print(f"  {moment:58}" + "".join(f"{sizes.get(pid, 0):10.1f}" for pid in pids))
+
+
+def judge(
+    label: str,
+    api_med: float,
+    api_p95: float,
+    sql_med: float,
+    floor: float | None,
+    p95_target: float | None,
+    median_target: float | None,
+) -> list[str]:
+    """The verdicts of one row: the issue's plain ratio, the ratio beyond the floor, and
+    the row's own targets."""
+    verdicts = []
+    if not label.startswith("floor"):
+        verdicts.append(verdict(f"ratio med <= {TARGET_RATIO}x", api_med / sql_med <= TARGET_RATIO))
+        if floor is not None:
+            beyond = (api_med - floor) / sql_med
+            verdicts.append(verdict(f"beyond floor <= {TARGET_RATIO}x", beyond <= TARGET_RATIO))
+    if p95_target:
+        verdicts.append(verdict(f"p95 < {p95_target} ms", api_p95 < p95_target))
+    if median_target:
+        verdicts.append(verdict(f"median < {median_target} ms", api_med < median_target))
+    return verdicts
 
 
 def verdict(name: str, met: bool) -> str:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.db import connection
 
 from tests.factories import AreaFactory, LayerFactory, LocationFactory, ServiceFactory, square
 from tests.production import (
@@ -42,6 +43,24 @@ def test_the_main_pages_answer_200_under_gunicorn_without_debug(server):
     for path in ("/", "/liste/", "/api/v1/", "/admin/login/", "/healthz"):
         status, _, body = get(server + path)
         assert status == 200, (path, status, body[:500])
+
+
+def test_requests_after_the_database_ended_the_workers_sessions_answer_200(server):
+    """As after a PostgreSQL restart: each worker's kept connection is dead, and the health
+    check (atlas/core/postgis/base.py) replaces it before the request's first query."""
+    for _ in range(6):  # both workers hold a connection
+        assert get(server + "/api/v1/services/")[0] == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        ended = [row[0] for row in cursor.fetchall()]
+    assert ended and all(ended)
+
+    statuses = [get(server + path)[0] for path in ("/api/v1/services/", "/healthz", "/") * 3]
+
+    assert statuses == [200] * 9
 
 
 def test_every_static_file_a_page_names_is_hashed_and_served(server, static_root):
