@@ -23,7 +23,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Point, Polygon
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -425,8 +425,7 @@ def service_queryset(query: ServiceQuery, services: ServiceQuerySet) -> ServiceQ
     if query.search:
         services = services.search(query.search)
     if query.near:
-        condition = location_condition("locations__", **query.location_arguments())
-        return services.nearest_first(query.near.point, condition)
+        return services.nearest_first(query.near.point, matched_condition(query, "locations__"))
     if query.has_location_filters:
         services = services.with_location_in(location_queryset(query))
     if query.search:
@@ -443,3 +442,12 @@ def matched_locations(query: ServiceQuery) -> QuerySet[Location] | None:
     """The locations a map or export should show: those the location filters matched, or
     ``None`` (every location of each service) without location filters."""
     return location_queryset(query) if query.has_location_filters else None
+
+
+def matched_condition(query: ServiceQuery, prefix: str) -> Q | None:
+    """``matched_locations`` as a condition on the location at ``prefix`` (see
+    ``location_condition``), for a query that joins that location itself; ``None``
+    without location filters."""
+    if not query.has_location_filters:
+        return None
+    return location_condition(prefix, **query.location_arguments())

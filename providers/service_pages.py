@@ -33,8 +33,8 @@ from django.contrib.gis.geos import Point, Polygon
 from django.utils import timezone
 
 from . import features
-from .filters import Near, ServiceQuery, service_queryset
-from .models import Service, location_condition
+from .filters import Near, ServiceQuery, matched_condition, service_queryset
+from .models import Service
 
 # Kept statements: a few per filter combination in use (pages, internal or public).
 TEMPLATES = 256
@@ -133,11 +133,7 @@ def _compile(query: ServiceQuery, start: int, size: int, internal: bool):
         service_queryset(query, Service.objects.published()),
         start,
         size,
-        locations=(
-            location_condition("location__", **query.location_arguments())
-            if query.has_location_filters
-            else None
-        ),
+        locations=matched_condition(query, "location__"),
         near=query.near.point if query.near else None,
         internal=internal,
     )
