@@ -94,12 +94,13 @@ def _geojson(services: QuerySet) -> tuple[str, Callable]:
 
 
 def _csv(services: QuerySet) -> tuple[str, Callable]:
-    rows = exports.service_rows(services).annotate(_data_version=CurrentDataVersion())
+    rows = exports.service_lines(services).annotate(_data_version=CurrentDataVersion())
     digest = _digest(rows)
 
     def stream():
-        versioned = _Versioned(rows.iterator(chunk_size=2000))
-        return exports.service_table_lines(versioned), lambda: versioned.key(digest)
+        versioned = _Versioned(rows.iterator(chunk_size=5000))
+        lines = (line for (line,) in versioned)
+        return exports.service_table_lines(lines), lambda: versioned.key(digest)
 
     return digest, stream
 

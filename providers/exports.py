@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from openpyxl import Workbook
 
-from atlas.core.spreadsheets import csv_lines, xlsx_row
+from atlas.core.spreadsheets import CsvLine, csv_lines, csv_text, xlsx_row
 
 from .models import Contact, Location, Organization, Service, not_verified_since
 
@@ -131,6 +131,8 @@ def export(queryset: QuerySet, fmt: str, *, internal: bool = False) -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     if queryset.model is Service:
+        if fmt == "csv":
+            return "".join(service_csv_lines(queryset)).encode("utf-8")
         header = [name for name, _ in SERVICE_COLUMNS]
         rows: Iterable = service_rows(queryset)
     else:
@@ -222,35 +224,47 @@ SERVICE_COLUMNS = (
 )
 
 
-def service_rows(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
-    """One tuple per service of ``services`` and offered location (only those in
-    ``locations`` when given), in ``SERVICE_COLUMNS`` order: the one service table of
-    every export."""
-    names = [f"_{name}" for name, _ in SERVICE_COLUMNS]
+def _service_table(services: QuerySet, locations: QuerySet[Location] | None) -> QuerySet:
+    """The services of ``services``, once per offered location (only those in
+    ``locations`` when given), in the order of every service export."""
     rows = Service.objects.filter(pk__in=services.order_by().values("pk")).annotate(
         place=FilteredRelation("locations")
     )
     if locations is not None:
         rows = rows.filter(place__pk__in=locations.values("pk"))
+    return rows.order_by("name", "pk", "place__pk")
+
+
+def service_rows(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
+    """One tuple per service of ``services`` and offered location (only those in
+    ``locations`` when given), in ``SERVICE_COLUMNS`` order: the one service table of
+    every export."""
+    names = [f"_{name}" for name, _ in SERVICE_COLUMNS]
     return (
-        rows.annotate(
-            **{name: value for name, (_, value) in zip(names, SERVICE_COLUMNS, strict=True)}
-        )
-        .order_by("name", "pk", "place__pk")
+        _service_table(services, locations)
+        .annotate(**{name: value for name, (_, value) in zip(names, SERVICE_COLUMNS, strict=True)})
         .values_list(*names)
     )
+
+
+def service_lines(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
+    """``service_rows`` as CSV lines that PostgreSQL writes (``CsvLine``), one text a row."""
+    line = CsvLine(*(value for _, value in SERVICE_COLUMNS))
+    return _service_table(services, locations).annotate(_line=line).values_list("_line")
 
 
 def service_csv_lines(
     services: QuerySet, locations: QuerySet[Location] | None = None
 ) -> Iterator[str]:
-    """The header line, then one line per service and offered location (streamed)."""
-    return service_table_lines(service_rows(services, locations).iterator(chunk_size=2000))
+    """The CSV of the service table: the header, then one line per service and offered
+    location (streamed)."""
+    lines = service_lines(services, locations).iterator(chunk_size=5000)
+    return service_table_lines(line for (line,) in lines)
 
 
-def service_table_lines(rows: Iterable) -> Iterator[str]:
-    """CSV lines of ``service_rows``' rows, after the header line."""
-    return csv_lines(_with_header([name for name, _ in SERVICE_COLUMNS], rows))
+def service_table_lines(lines: Iterable[str]) -> Iterator[str]:
+    """The CSV text: the header line, then ``service_lines``' lines."""
+    return csv_text([name for name, _ in SERVICE_COLUMNS], lines)
 
 
 def _with_header(header: list[str], rows: Iterable) -> Iterator:
