@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -325,3 +326,41 @@ def test_a_page_shows_only_the_locations_its_location_filters_matched(client, pa
 
     assert data["count"] == 1
     assert [f["properties"]["location"]["name"] for f in data["features"]] == ["drin"]
+
+
+@pytest.mark.parametrize("internal", [False, True], ids=["public", "caseworker"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"bbox": "13.3,52.5,13.5,52.6"},
+        {"near": "13.40,52.52", "radius": 1000},
+        {"near": "13.40,52.52", "radius": 1000, "wheelchair": "yes", "q": "Schwimmen"},
+        {"q": "Schwimmen"},
+        {},
+    ],
+)
+def test_the_page_reads_only_its_own_features(client, caseworker, params, internal):
+    """page_statement joins the stored features to its page, and PostgreSQL must merge the
+    feature query into that join (no filter of its own restricts it), so that the page's
+    ids look up their features in the index. A feature query it cannot merge (a volatile
+    function among its columns, say) would be computed for every service before the join:
+    at 100,000 services, seconds for a bbox page of 13 ms. With only nested loops and index
+    scans allowed, a page of one among many matches shows a merged query as an index scan
+    keyed by the page's ids."""
+    for number in range(40):
+        ServiceFactory(
+            name=f"Schwimmen lernen {number}",
+            locations=[at(13.40, 52.52, wheelchair=Location.Wheelchair.YES)],
+        )
+    if internal:
+        client.force_login(caseworker)
+    with CaptureQueriesContext(connection) as queries:
+        assert get_json(client, URL, page_size=1, **params)["count"] == 40
+    (statement,) = [q["sql"] for q in queries.captured_queries if "string_agg(f.text" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # 40 matches, not the 1 row a table without statistics has
+        for method in ("seqscan", "bitmapscan", "hashjoin", "mergejoin"):
+            cursor.execute(f"SET LOCAL enable_{method} = off")
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert re.search(r"Index Cond: \(service_id = (matches|page)\.", plan), plan
