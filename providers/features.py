@@ -356,15 +356,17 @@ def page_statement(
     locations: Q | None = None,
     near: Point | None = None,
     internal: bool = False,
+    materialized: bool = True,
 ) -> tuple[str, list] | None:
     """One page of ``services`` (in their order) as feature texts, one per offered location
     (restricted to the locations meeting ``locations``, a condition on ``location__…``, see
     ``location_condition``, when the request filtered on location), joined by commas (the
     inside of a JSON array; empty for no feature), and the number of all services: SQL and
     parameters of one statement that answers one row (``run_page_statement``).
-    None when a filter cannot match (such as open_now when all are closed)."""
+    None when a filter cannot match (such as open_now when all are closed).
+    ``materialized`` as for ``ServiceQuerySet.page_ctes``."""
     try:
-        ctes, params = services.page_ctes(start, size)
+        ctes, params = services.page_ctes(start, size, materialized=materialized)
         inputs, input_params = [], []
         if near is not None:
             inputs.append("origin AS (SELECT %s::geometry AS centre)")

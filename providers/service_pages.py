@@ -136,6 +136,9 @@ def _compile(query: ServiceQuery, start: int, size: int, internal: bool):
         locations=matched_condition(query, "location__"),
         near=query.near.point if query.near else None,
         internal=internal,
+        # Only the whole list: a filter's matches are found once and then counted and
+        # paged; all published services are counted and paged from an index each.
+        materialized=query != ServiceQuery(),
     )
 
 

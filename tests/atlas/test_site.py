@@ -145,6 +145,31 @@ def test_list_is_filtered_and_paginated_without_javascript(client, family):
     assert client.get(reverse("atlas:list") + "?page=abc").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", [f"Angebot {i:02d}" for i in range(25, 30)]),
+        # Nearest first: the order of the filter, not of the names, carries over.
+        ("near=13.429,52.52&radius=5000", [f"Angebot {i:02d}" for i in range(4, -1, -1)]),
+    ],
+)
+def test_a_list_page_shows_its_services_in_the_lists_order(client, query, expected):
+    """The list pages the ids, then reads those services (atlas.site.views._list_page):
+    the second page shows the right five, in order, with their organisations, categories
+    and locations."""
+    for i in range(30):
+        ServiceFactory(
+            name=f"Angebot {i:02d}",
+            locations=[LocationFactory(point=Point(13.40 + i / 1000, 52.52, srid=4326))],
+        )
+    response = client.get(reverse("atlas:list") + f"?{query}&page=2")
+    assert response.status_code == 200
+    page = response.context["page_obj"]
+    assert [service.name for service in page] == expected
+    assert all(service.organization.name in response.content.decode() for service in page)
+    assert all(len(service.locations.all()) == 1 for service in page)
+
+
 def test_detail_page_shows_what_a_resident_needs(client, centre, family):
     location = centre.locations.get()
     neighbour = ServiceFactory(name="Elterncafé", locations=[location], categories=[family])

@@ -363,4 +363,27 @@ def test_the_page_reads_only_its_own_features(client, caseworker, params, intern
             cursor.execute(f"SET LOCAL enable_{method} = off")
         cursor.execute("EXPLAIN " + statement)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert re.search(r"Index Cond: \(service_id = (matches|page)\.", plan), plan
+    feature_lookup = r"on providers_servicefeature .*\n\s+Index Cond: \(service_id = \w+\.(id|k0)\)"
+    assert re.search(feature_lookup, plan), plan
+
+
+def test_the_whole_list_is_counted_and_paged_from_the_name_index(client):
+    """All published services, unfiltered: PostgreSQL reads the page from the index in
+    name order (service_published_order) instead of collecting and sorting every service
+    (at 100,000 services the first page went from 56 to 13 ms, the last from 92 to 22)."""
+    names = [f"Angebot {letter}" for letter in "QWERTZUIOPASDFGHJKLYXCVBNM"]
+    for name in names:
+        ServiceFactory(name=name, locations=[at(13.40, 52.52)])
+    ServiceFactory(name="Entwurf", status=Service.Status.DRAFT, locations=[at(13.40, 52.52)])
+    with CaptureQueriesContext(connection) as queries:
+        data = get_json(client, URL, page=2, page_size=5)
+    assert data["count"] == len(names)
+    assert [f["properties"]["name"] for f in data["features"]] == sorted(names)[5:10]
+    (statement,) = [q["sql"] for q in queries.captured_queries if "string_agg(f.text" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "service_published_order" in plan, plan
+    assert "CTE Scan on matches" not in plan, plan
