@@ -67,6 +67,7 @@ WARM_UP_REQUESTS = 10 * WORKERS
 TARGET_RATIO = 1.5
 TARGET_P95_MS = 50
 TARGET_EXPORT_MS = 1000
+WHOLE_LIST_PAGE = 100  # the API's default page size
 
 
 # -- server ------------------------------------------------------------------------------
@@ -160,15 +161,27 @@ FEATURE = """
 """
 
 
-def _page_sql(matches: str, order: str, size: int, feature_where: str = "", extra: str = "") -> str:
+def _page_sql(
+    matches: str,
+    order: str,
+    size: int,
+    feature_where: str = "",
+    extra: str = "",
+    *,
+    offset: int = 0,
+    materialized: bool = True,
+) -> str:
     """Count the matches, take one page in ``order`` and join the page's stored features
     into one JSON array: what the API does in its two queries, as one statement. The page
     is cut before it is numbered, so PostgreSQL keeps only the top rows (a bounded sort)
-    instead of sorting every match under the window (13 of 60 ms for 20,000 matches)."""
+    instead of sorting every match under the window (13 of 60 ms for 20,000 matches).
+    Not ``materialized``: the count and the page are planned apart (for all services, both
+    from an index)."""
     return f"""
-        WITH matches AS MATERIALIZED ({matches}),
+        WITH matches AS {"" if materialized else "NOT "}MATERIALIZED ({matches}),
         page AS (SELECT id, row_number() OVER (ORDER BY {order}) AS pos
-                 FROM (SELECT * FROM matches ORDER BY {order} LIMIT {size}) AS top)
+                 FROM (SELECT * FROM matches ORDER BY {order} LIMIT {size} OFFSET {offset})
+                 AS top)
         SELECT (SELECT count(*) FROM matches),
                '[' || string_agg({FEATURE.format(extra=extra)}, ','
                                  ORDER BY page.pos, f.location_name, f.service_at_location_id)
@@ -177,6 +190,16 @@ def _page_sql(matches: str, order: str, size: int, feature_where: str = "", extr
         JOIN providers_location l ON l.id = f.location_id
         {feature_where}
     """
+
+
+def sql_whole_list(cursor, page: int):
+    """A page of 100 of all published services in name order, and their number."""
+    matches = f"SELECT s.id, s.name FROM providers_service s WHERE {PUBLISHED}"
+    offset = (page - 1) * WHOLE_LIST_PAGE
+    cursor.execute(
+        _page_sql(matches, "name, id", WHOLE_LIST_PAGE, offset=offset, materialized=False), []
+    )
+    return cursor.fetchone()
 
 
 def sql_round_trip(cursor):
@@ -328,7 +351,12 @@ def _point_answer(rows) -> tuple[int, list]:
     return (rows[0][0] if rows else 0), [feature for _, feature in rows]
 
 
-ANSWERS = {"bbox": _page_answer, "near": _page_answer, "search": _page_answer}
+ANSWERS = {
+    "bbox": _page_answer,
+    "near": _page_answer,
+    "search": _page_answer,
+    "whole list": _page_answer,
+}
 ANSWERS["areas"] = _point_answer
 CHECKED_INPUTS = 5
 
@@ -380,6 +408,14 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+def whole_list_pages() -> list[int]:
+    """Page numbers of the unfiltered list spread from the first to the last."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM providers_service s WHERE {PUBLISHED}")  # noqa: S608
+        last = max(1, -(-cursor.fetchone()[0] // WHOLE_LIST_PAGE))
+    return sorted({1 + (last - 1) * step // 9 for step in range(10)})
 
 
 def random_points(rng: random.Random, count: int) -> list[tuple[float, float]]:
@@ -508,6 +544,16 @@ def main() -> None:
                     lambda t: api("/services/", {"q": t}),
                     lambda t: lambda: sql_search(cursor, t),
                     terms,
+                    args.runs,
+                    TARGET_P95_MS,
+                    None,
+                ),
+                (
+                    # Every page from the first to the last: the deepest is the worst case.
+                    "whole list (page of 100)",
+                    lambda n: api("/services/", {"page": n}),
+                    lambda n: lambda: sql_whole_list(cursor, n),
+                    whole_list_pages(),
                     args.runs,
                     TARGET_P95_MS,
                     None,

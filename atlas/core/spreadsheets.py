@@ -97,7 +97,9 @@ def csv_row(values: Iterable) -> list:
     return [csv_cell(v) for v in values]
 
 
-def csv_text(header: list[str], lines: Iterable[str], *, lines_per_chunk: int = 500):
+def csv_text(
+    header: list[str], lines: Iterable[str], *, lines_per_chunk: int = 500
+) -> Iterator[str]:
     """CSV text in chunks: the byte-order mark and ``header`` (``csv_lines``), then
     ``lines``, each a complete line as ``CsvLine`` builds it."""
     yield from csv_lines([header])
