@@ -427,7 +427,7 @@ def service_queryset(query: ServiceQuery, services: ServiceQuerySet) -> ServiceQ
     if query.near:
         return services.nearest_first(query.near.point, matched_condition(query, "locations__"))
     if query.has_location_filters:
-        services = services.with_location_in(location_queryset(query))
+        services = services.offered_where(matched_condition(query, "location__"))
     if query.search:
         return services.order_by("-rank", "name", "pk")
     return services.order_by("name", "pk")

@@ -158,14 +158,14 @@ class ServiceQuerySet(models.QuerySet):
             return self.filter(opening_hours__in=open_texts)
         return self.exclude(opening_hours__in=open_texts)
 
-    def with_location_in(self, locations: models.QuerySet) -> ServiceQuerySet:
-        """Services offered at one of ``locations``."""
+    def offered_where(self, locations: Q) -> ServiceQuerySet:
+        """Services offered at a location meeting ``locations``, a condition on the
+        offer's ``location__…`` (see ``location_condition``). On the offer itself, not
+        through a subquery of locations: an area's members are offers' location ids
+        already, and the extra pass over every location cost 10-20 ms of a district's
+        page at 100,000 services."""
         return self.filter(
-            Exists(
-                ServiceAtLocation.objects.filter(
-                    service_id=OuterRef("pk"), location_id__in=locations.values("pk")
-                )
-            )
+            Exists(ServiceAtLocation.objects.filter(locations, service_id=OuterRef("pk")))
         )
 
     def nearest_first(self, point: Point, locations: Q) -> ServiceQuerySet:
