@@ -1,6 +1,7 @@
 """/analyse/ and the Sozialraumprofil in headless Chromium: map, table, axe, phones, languages."""
 
 import pytest
+from playwright.sync_api import expect
 
 from planning_areas.models import Area
 from tests.monitoring.conftest import town  # noqa: F401  (the hand-made town fixture)
@@ -25,8 +26,9 @@ def test_sorting_works_without_javascript(make_context, live_server, town):  # n
     page = context.new_page()
     page.goto(live_server.url + URL)
     page.locator("th[scope=col] a").nth(4).click()  # the per-1,000 column
-    names = page.locator("tbody th[scope=row] a").all_inner_texts()
-    assert names == ["Area C", "Area B", "Area A"]
+    # expect waits for the sorted page: reading at once read the page being left (the
+    # names came back empty in one CI run).
+    expect(page.locator("tbody th[scope=row] a")).to_have_text(["Area C", "Area B", "Area A"])
 
 
 def test_phone_width_has_no_horizontal_scroll_and_no_third_party_request(
