@@ -55,6 +55,7 @@ from bench.synthetic_services import (  # noqa: E402  (sets up Django)
     refuse_shared_database,
     refuse_unmigrated_database,
 )
+from providers.api.views import SERVICE_PAGE_SIZE  # noqa: E402
 from providers.models.services import prefix_searchable  # noqa: E402
 
 PORT = 8101
@@ -67,7 +68,6 @@ WARM_UP_REQUESTS = 10 * WORKERS
 TARGET_RATIO = 1.5
 TARGET_P95_MS = 50
 TARGET_EXPORT_MS = 1000
-WHOLE_LIST_PAGE = 100  # the API's default page size
 
 
 # -- server ------------------------------------------------------------------------------
@@ -193,11 +193,12 @@ def _page_sql(
 
 
 def sql_whole_list(cursor, page: int):
-    """A page of 100 of all published services in name order, and their number."""
+    """A page (the API's default size) of all published services in name order, and
+    their number."""
     matches = f"SELECT s.id, s.name FROM providers_service s WHERE {PUBLISHED}"
-    offset = (page - 1) * WHOLE_LIST_PAGE
+    offset = (page - 1) * SERVICE_PAGE_SIZE
     cursor.execute(
-        _page_sql(matches, "name, id", WHOLE_LIST_PAGE, offset=offset, materialized=False), []
+        _page_sql(matches, "name, id", SERVICE_PAGE_SIZE, offset=offset, materialized=False), []
     )
     return cursor.fetchone()
 
@@ -414,7 +415,7 @@ def whole_list_pages() -> list[int]:
     """Page numbers of the unfiltered list spread from the first to the last."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM providers_service s WHERE {PUBLISHED}")  # noqa: S608
-        last = max(1, -(-cursor.fetchone()[0] // WHOLE_LIST_PAGE))
+        last = max(1, -(-cursor.fetchone()[0] // SERVICE_PAGE_SIZE))
     return sorted({1 + (last - 1) * step // 9 for step in range(10)})
 
 

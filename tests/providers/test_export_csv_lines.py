@@ -19,8 +19,13 @@ from providers.exports import (
     service_lines,
     service_rows,
 )
-from providers.models import Category, Service, TargetGroup
-from tests.factories import LocationFactory, OrganizationFactory, ServiceFactory
+from providers.models import Service, TargetGroup
+from tests.factories import (
+    CategoryFactory,
+    LocationFactory,
+    OrganizationFactory,
+    ServiceFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +62,8 @@ def _sql_csv(services) -> str:
 
 @pytest.fixture
 def hostile_services():
-    categories = [Category.objects.first()] if Category.objects.exists() else []
+    # Two categories: the aggregated cell holds a comma and is quoted.
+    categories = [CategoryFactory(slug="kita"), CategoryFactory(slug="=beratung")]
     services = []
     for index, text in enumerate(HOSTILE_TEXTS):
         organization = OrganizationFactory(name=f"{text} Träger {index}", external_id=text)
