@@ -328,8 +328,8 @@ def sql_export(cursor):
 def sql_export_csv(cursor):
     """The rows of the CSV export's table (one per service and location), every row
     fetched: the export has no simpler hand-written equivalent than its query. Not the
-    export's own statement, which also writes each row's CSV line (``CsvLine``, 0.9 s
-    more at 103,701 services): the ratio keeps counting that work as the API's."""
+    export's own statement, which also writes each row's CSV line (``CsvLines``, about
+    0.5-1 s more at 103,701 services): the ratio keeps counting that work as the API's."""
     from providers.exports import service_rows
     from providers.models import Service
 

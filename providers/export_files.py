@@ -59,8 +59,8 @@ def _output_code() -> bytes:
     )
 
 
-def _digest(rows: QuerySet) -> str:
-    sql, params = rows.query.sql_with_params()
+def _digest(statement: tuple[str, tuple]) -> str:
+    sql, params = statement
     text = repr((sql, params)).encode() + _output_code()
     return hashlib.sha256(text).hexdigest()[:20]
 
@@ -83,7 +83,7 @@ class _Versioned:
 
 def _geojson(services: QuerySet) -> tuple[str, Callable]:
     rows = service_features.export_rows(services).values_list("text", CurrentDataVersion())
-    digest = _digest(rows)
+    digest = _digest(rows.query.sql_with_params())
 
     def stream():
         versioned = _Versioned(rows.iterator(chunk_size=5000))
@@ -94,13 +94,14 @@ def _geojson(services: QuerySet) -> tuple[str, Callable]:
 
 
 def _csv(services: QuerySet) -> tuple[str, Callable]:
-    rows = exports.service_lines(services).annotate(_data_version=CurrentDataVersion())
-    digest = _digest(rows)
+    rows = exports.service_rows(services).annotate(_data_version=CurrentDataVersion())
+    lines = spreadsheets.CsvLines(rows, passed=["_data_version"])
+    digest = _digest(lines.sql_with_params())
 
     def stream():
-        versioned = _Versioned(rows.iterator(chunk_size=5000))
-        lines = (line for (line,) in versioned)
-        return exports.service_table_lines(lines), lambda: versioned.key(digest)
+        versioned = _Versioned(lines.iterator())
+        texts = (line for (line,) in versioned)
+        return exports.service_table_lines(texts), lambda: versioned.key(digest)
 
     return digest, stream
 

@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from openpyxl import Workbook
 
-from atlas.core.spreadsheets import CsvLine, csv_lines, csv_text, xlsx_row
+from atlas.core.spreadsheets import CsvLines, csv_lines, csv_text, xlsx_row
 
 from .models import Contact, Location, Organization, Service, not_verified_since
 
@@ -222,35 +222,37 @@ SERVICE_COLUMNS = (
     ("longitude", _X("place__point")),
     ("latitude", _Y("place__point")),
 )
+# The order of every service export's rows: by name, then by service and location.
+SERVICE_ORDER = ("name", "service_id", "location_id")
 
 
 def _service_table(services: QuerySet, locations: QuerySet[Location] | None) -> QuerySet:
     """The services of ``services``, once per offered location (only those in
-    ``locations`` when given), in the order of every service export."""
+    ``locations`` when given)."""
     rows = Service.objects.filter(pk__in=services.order_by().values("pk")).annotate(
         place=FilteredRelation("locations")
     )
     if locations is not None:
         rows = rows.filter(place__pk__in=locations.values("pk"))
-    return rows.order_by("name", "pk", "place__pk")
+    return rows
 
 
 def service_rows(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
     """One tuple per service of ``services`` and offered location (only those in
-    ``locations`` when given), in ``SERVICE_COLUMNS`` order: the one service table of
-    every export."""
+    ``locations`` when given), in ``SERVICE_COLUMNS`` order and in ``SERVICE_ORDER``: the
+    one service table of every export."""
     names = [f"_{name}" for name, _ in SERVICE_COLUMNS]
     return (
         _service_table(services, locations)
         .annotate(**{name: value for name, (_, value) in zip(names, SERVICE_COLUMNS, strict=True)})
         .values_list(*names)
+        .order_by(*(f"_{name}" for name in SERVICE_ORDER))
     )
 
 
-def service_lines(services: QuerySet, locations: QuerySet[Location] | None = None) -> QuerySet:
-    """``service_rows`` as CSV lines that PostgreSQL writes (``CsvLine``), one text a row."""
-    line = CsvLine(*(value for _, value in SERVICE_COLUMNS))
-    return _service_table(services, locations).annotate(_line=line).values_list("_line")
+def service_lines(services: QuerySet, locations: QuerySet[Location] | None = None) -> CsvLines:
+    """``service_rows`` as CSV lines that PostgreSQL writes, one ``(line,)`` a row."""
+    return CsvLines(service_rows(services, locations))
 
 
 def service_csv_lines(
@@ -258,7 +260,7 @@ def service_csv_lines(
 ) -> Iterator[str]:
     """The CSV of the service table: the header, then one line per service and offered
     location (streamed)."""
-    lines = service_lines(services, locations).iterator(chunk_size=5000)
+    lines = service_lines(services, locations).iterator()
     return service_table_lines(line for (line,) in lines)
 
 

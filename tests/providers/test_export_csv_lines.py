@@ -1,4 +1,4 @@
-"""The service CSV is written by PostgreSQL (``atlas.core.spreadsheets.CsvLine``), and must
+"""The service CSV is written by PostgreSQL (``atlas.core.spreadsheets.CsvLines``), and must
 be byte for byte what the Python writer (``csv_lines``, every cell through ``csv_cell``)
 makes of the same rows: the same formula defusing, quoting, true/false, ISO dates and
 numbers. The Python writer over ``service_rows`` is the oracle here."""
@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import DecimalField, F, JSONField, Value
 from django.utils import timezone
 
-from atlas.core.spreadsheets import FORMULA_PREFIXES, CsvLine, csv_lines
+from atlas.core.spreadsheets import FORMULA_PREFIXES, CsvLines, csv_lines
 from providers.exports import (
     SERVICE_COLUMNS,
     export,
@@ -168,9 +168,48 @@ def test_no_services_is_the_header_alone():
     "value", [Value(1.5, output_field=DecimalField()), Value({"a": 1}, output_field=JSONField())]
 )
 def test_a_value_without_a_csv_form_is_refused_when_compiled(value):
-    lines = Service.objects.annotate(line=CsvLine(F("name"), value)).values_list("line")
+    rows = Service.objects.annotate(a=F("name"), b=value).values_list("a", "b")
     with pytest.raises(TypeError, match="No CSV form"):
-        list(lines)
+        list(CsvLines(rows).iterator())
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (lambda: Service.objects.all(), "every column named"),
+        (
+            lambda: Service.objects.values_list("name").order_by("pk"),
+            "orders by its columns only",
+        ),
+    ],
+)
+def test_columns_without_a_name_and_other_orders_are_refused(rows, message):
+    with pytest.raises(ValueError, match=message):
+        CsvLines(rows()).sql_with_params()
+
+
+def test_passed_columns_follow_the_line_and_the_order_is_the_querys():
+    ServiceFactory(name="Alpha, erste")
+    ServiceFactory(name="Beta")
+    rows = Service.objects.annotate(a=F("name"), v=Value(7)).values_list("a", "v").order_by("-a")
+    assert list(CsvLines(rows, passed=["v"]).iterator(chunk_size=1)) == [
+        ("Beta\r\n", 7),
+        ('"Alpha, erste"\r\n', 7),
+    ]
+    # Read in that order by the statement itself, not by the derived table's chance.
+    assert CsvLines(rows).sql_with_params()[0].endswith(' ORDER BY r."a" DESC')
+    with pytest.raises(ValueError, match="No such columns"):
+        CsvLines(rows, passed=["w"]).sql_with_params()
+
+
+def test_the_lines_are_written_after_the_one_sort(hostile_services):
+    """The derived table is read in its own order: one sort, of the typed rows."""
+    sql, params = service_lines(Service.objects.all()).sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert plan.startswith("Subquery Scan on r"), plan
+    assert plan.count("Sort Key: providers_service.name") == 1, plan
 
 
 def test_the_lines_do_not_depend_on_the_servers_date_style_or_time_zone(hostile_services):
@@ -185,6 +224,6 @@ def test_the_lines_do_not_depend_on_the_servers_date_style_or_time_zone(hostile_
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL DateStyle = 'German, DMY'")
         cursor.execute("SET LOCAL TimeZone = 'Pacific/Kiritimati'")
-        written = "".join(line for (line,) in service_lines(services))
+        written = "".join(line for (line,) in service_lines(services).iterator())
     assert written == expected.split("\r\n", 1)[1]
     assert ",2026-03-01," in written and ",2026-12-06T23:59:58.000005+00:00," in written

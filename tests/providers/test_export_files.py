@@ -229,19 +229,18 @@ def test_a_file_holds_the_data_of_the_version_it_is_named_after(client, export_f
 
 
 @pytest.mark.django_db
-def test_the_key_changes_with_the_date(services, monkeypatch):
+@pytest.mark.parametrize("source", [source for _, source in export_files.SOURCES])
+def test_the_key_changes_with_the_date(services, monkeypatch, source):
     """What is published and stale depends on the day: the statement's parameters are part
-    of the key."""
+    of the key, of both files."""
     import datetime
 
     from django.utils import timezone
 
-    rows = export_files.service_features.export_rows(Service.objects.published())
-    today = export_files._digest(rows)
+    today, _ = source(Service.objects.published())
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: tomorrow)
-    rows = export_files.service_features.export_rows(Service.objects.published())
-    assert export_files._digest(rows) != today
+    assert source(Service.objects.published())[0] != today
 
 
 @pytest.mark.django_db
