@@ -184,9 +184,10 @@ class CsvLines:
     derived table read in the query's order: written inside it, every line went through the
     query's grouping and its sort (54 MB spilled to disk instead of 38).
 
-    Every column must have a name to be read by from outside (a ``values_list`` query),
-    and the query may be ordered by its columns only. A value of a kind without a form here
-    is refused when the statement is compiled, rather than written some other way."""
+    Every column needs a name for the outer statement to read it by (a ``values_list``
+    query), and the query may be ordered by its columns only. A value of a kind without a
+    form here is refused when the statement is compiled, rather than written some other
+    way."""
 
     def __init__(self, rows: QuerySet, *, passed: Iterable[str] = ()):
         self.rows = rows
