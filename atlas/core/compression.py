@@ -10,8 +10,10 @@ probe by reflecting its own input (BREACH) is in these bodies: they echo no para
 
 from __future__ import annotations
 
+import queue
+import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.http import StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
@@ -60,6 +62,61 @@ def gzip_chunks(chunks: Iterable[str | bytes], level: int = GZIP_LEVEL) -> Itera
         if data:
             yield data
     yield compressor.flush()
+
+
+class GzipThread:
+    """A gzip stream compressed on a thread of its own and handed to ``sink`` there.
+
+    For a copy nobody waits for (the gzip file stored beside a plain download): zlib lets
+    go of the GIL while it compresses, so the copy is made on the second core beside the
+    stream instead of in its path (0.4 s of the first plain CSV export at 103,701
+    services). ``put`` waits while ``max_pending`` chunks wait, so memory stays bounded and
+    a thread that falls behind slows the stream down to what compressing inline costs.
+    An error of the compressor or of ``sink`` stops the copy and is kept in ``error``; the
+    stream goes on.
+    """
+
+    _END = object()
+    _ABORT = object()
+
+    def __init__(
+        self, sink: Callable[[bytes], None], *, level: int = GZIP_LEVEL, max_pending: int = 8
+    ):
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        self._sink = sink
+        self._pending: queue.Queue = queue.Queue(maxsize=max_pending)
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="gzip-copy", daemon=True)
+        self._thread.start()
+
+    def put(self, data: bytes) -> None:
+        self._pending.put(data)
+
+    def close(self, *, complete: bool = True) -> bool:
+        """Wait for the thread, which ends the gzip stream if ``complete`` and drops what
+        is still pending if not (the download broke off). Whether ``sink`` got the whole
+        gzip stream."""
+        self._pending.put(self._END if complete else self._ABORT)
+        self._thread.join()
+        return complete and self.error is None
+
+    def _run(self) -> None:
+        while True:
+            data = self._pending.get()
+            if data is self._ABORT:
+                return
+            if self.error is None:
+                try:
+                    if data is self._END:
+                        packed = self._compressor.flush()
+                    else:
+                        packed = self._compressor.compress(data)
+                    if packed:
+                        self._sink(packed)
+                except Exception as exc:  # noqa: BLE001 - kept for close(); the thread must not die before the queue is drained
+                    self.error = exc
+            if data is self._END:
+                return
 
 
 def streaming_download(

@@ -35,7 +35,13 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 
-from .compression import GZIP_LEVEL, accepts_gzip, attachment_headers, gzip_chunks
+from .compression import (
+    GZIP_LEVEL,
+    GzipThread,
+    accepts_gzip,
+    attachment_headers,
+    gzip_chunks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +139,7 @@ class _Writer:
         self.download = download
         self.lock = lock
         self.files: dict[bool, tuple[int, str]] = {}
+        self.failure: Exception | None = None
         self.stored = False
 
     @classmethod
@@ -166,29 +173,37 @@ class _Writer:
         compressed: bool,
     ) -> Iterator[bytes]:
         """Yield the chunks (gzip-compressed if ``compressed``) and write both files; name
-        them by ``final_key()`` when the chunks are exhausted."""
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        them by ``final_key()`` when the chunks are exhausted. A plain stream leaves its
+        gzip copy to a thread (``GzipThread``): nobody waits for that file."""
         complete = False
+        self._open_files()
+        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        copy = None  # the gzip file's compressor when the stream is plain
+        if not compressed and self.failure is None:
+            copy = GzipThread(lambda packed: self._append(True, packed))
         try:
-            self._open_files()
             for chunk in chunks:
                 data = chunk.encode() if isinstance(chunk, str) else chunk
-                packed = compressor.compress(data)
                 self._append(False, data)
-                self._append(True, packed)
-                if compressed:
-                    if packed:
-                        yield packed
-                else:
+                if not compressed:
+                    if copy is not None and self.failure is None:
+                        copy.put(data)
                     yield data
-            tail = compressor.flush()
-            self._append(True, tail)
+                    continue
+                packed = compressor.compress(data)
+                self._append(True, packed)
+                if packed:
+                    yield packed
             if compressed:
+                tail = compressor.flush()
+                self._append(True, tail)
                 yield tail
             complete = True
         finally:
             # Also on GeneratorExit (the client went away) and on errors: files are only
-            # named after a complete stream.
+            # named after a complete stream, and only once the copy's thread has ended.
+            if copy is not None and not copy.close(complete=complete) and complete:
+                self._fail(copy.error)
             self._finish(final_key() if complete else None)
 
     def _open_files(self) -> None:
@@ -203,16 +218,22 @@ class _Writer:
             self.files[packed] = (handle, name)
 
     def _append(self, packed: bool, data: bytes) -> None:
-        if not self.files or not data:
+        """Write ``data`` to one of the files; the plain one's in the stream's thread, the
+        gzip one's in the copy's thread, if there is one. The files stay open until
+        ``_finish``, which runs after the copy's thread has ended."""
+        if self.failure is not None or not self.files or not data:
             return
         try:
             os.write(self.files[packed][0], data)  # a regular file writes everything
         except OSError as exc:
             self._fail(exc)
 
-    def _fail(self, exc: OSError) -> None:
-        logger.warning("Download %s not stored, streaming only: %s", self.download.name, exc)
-        self._discard()
+    def _fail(self, exc: Exception) -> None:
+        """Give up storing (both threads may call this): log, write nothing more and let
+        ``_finish`` discard the files."""
+        if self.failure is None:
+            self.failure = exc
+            logger.warning("Download %s not stored, streaming only: %s", self.download.name, exc)
 
     def _discard(self) -> None:
         for handle, name in self.files.values():
@@ -222,7 +243,7 @@ class _Writer:
 
     def _finish(self, key: str | None) -> None:
         try:
-            if key is None or len(self.files) != 2:
+            if key is None or self.failure is not None or len(self.files) != 2:
                 self._discard()
                 return
             try:
@@ -233,6 +254,7 @@ class _Writer:
                     os.replace(name, self.download.path(key, compressed=packed))
             except OSError as exc:
                 self._fail(exc)
+                self._discard()
                 return
             for handle, _ in self.files.values():
                 os.close(handle)

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import threading
 
 import psycopg2
 import pytest
@@ -158,6 +159,8 @@ def test_a_broken_off_stream_leaves_no_file(client, services, export_files_dir):
     # a server would) without closing the test's database connection.
     response._iterator.close()
     assert os.listdir(export_files_dir) == [".services-geojson.lock"]
+    # The plain stream's gzip copy was made on a thread, which has ended too.
+    assert not [t for t in threading.enumerate() if t.name == "gzip-copy"]
     assert not isinstance(client.get(GEOJSON), FileResponse)
 
 
@@ -195,6 +198,35 @@ def test_a_full_disk_streams_the_whole_export_and_keeps_no_file(
     assert [p.name for p in export_files_dir.iterdir()] == [".services-geojson.lock"]
     assert len(calls) > 2  # the failure was reached
     assert "No space left" in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [GEOJSON, CSV])
+def test_a_failing_gzip_copy_of_a_plain_stream_stores_neither_file(
+    client, services, export_files_dir, monkeypatch, caplog, url
+):
+    """The gzip file of a plain stream is written by the copy's thread; when only that
+    file fails, the client still gets the whole plain stream and nothing is kept."""
+    real_write = os.write
+    failed = []
+
+    def full_for_the_copy(handle, data):
+        if threading.current_thread().name == "gzip-copy":
+            failed.append(len(data))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(handle, data)
+
+    monkeypatch.setattr(download_files.os, "write", full_for_the_copy)
+    with caplog.at_level(logging.WARNING, logger="atlas.core.download_files"):
+        streamed = body(client.get(url))
+    monkeypatch.undo()
+    assert failed  # the copy's thread did write, and failed
+    assert "No space left" in caplog.text
+    assert stored(export_files_dir) == []
+    assert [p.name for p in export_files_dir.iterdir() if p.name.startswith(".writing")] == []
+    # The stream itself was whole: the next request, which stores, sends the same bytes.
+    assert body(client.get(url)) == streamed
+    assert len(stored(export_files_dir)) == 2
 
 
 @pytest.mark.django_db(transaction=True)
