@@ -176,12 +176,13 @@ class _Writer:
         them by ``final_key()`` when the chunks are exhausted. A plain stream leaves its
         gzip copy to a thread (``GzipThread``): nobody waits for that file."""
         complete = False
-        self._open_files()
         compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         copy = None  # the gzip file's compressor when the stream is plain
-        if not compressed and self.failure is None:
-            copy = GzipThread(lambda packed: self._append(True, packed))
         try:
+            # Inside the try: whatever fails here still releases the lock in _finish.
+            self._open_files()
+            if not compressed and self.failure is None:
+                copy = GzipThread(lambda packed: self._append(True, packed))
             for chunk in chunks:
                 data = chunk.encode() if isinstance(chunk, str) else chunk
                 self._append(False, data)

@@ -229,6 +229,24 @@ def test_a_failing_gzip_copy_of_a_plain_stream_stores_neither_file(
     assert len(stored(export_files_dir)) == 2
 
 
+@pytest.mark.django_db
+def test_a_copy_thread_that_cannot_start_releases_the_lock_and_leaves_no_file(
+    client, services, export_files_dir, monkeypatch
+):
+    def no_thread(sink):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(download_files, "GzipThread", no_thread)
+    with pytest.raises(RuntimeError):
+        body(client.get(GEOJSON))
+    assert [p.name for p in export_files_dir.iterdir()] == [".services-geojson.lock"]
+    lock = os.open(export_files_dir / ".services-geojson.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
+    finally:
+        os.close(lock)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_file_holds_the_data_of_the_version_it_is_named_after(client, export_files_dir):
     """A writer's open transaction while the export runs: the file holds the old data under
