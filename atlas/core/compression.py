@@ -54,9 +54,14 @@ def accepts_gzip(request) -> bool:
     return quality > 0.0
 
 
+def gzip_compressor(level: int = GZIP_LEVEL):
+    """A zlib compressor that writes the gzip format (header and trailer included)."""
+    return zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+
 def gzip_chunks(chunks: Iterable[str | bytes], level: int = GZIP_LEVEL) -> Iterator[bytes]:
     """The chunks (text as UTF-8) as one gzip stream, emitted as the compressor fills."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    compressor = gzip_compressor(level)
     for chunk in chunks:
         data = compressor.compress(chunk.encode() if isinstance(chunk, str) else chunk)
         if data:
@@ -83,7 +88,7 @@ class GzipThread:
     def __init__(
         self, sink: Callable[[bytes], None], *, level: int = GZIP_LEVEL, max_pending: int = 8
     ):
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        self._compressor = gzip_compressor(level)
         self._sink = sink
         self._pending: queue.Queue = queue.Queue(maxsize=max_pending)
         self.error: Exception | None = None

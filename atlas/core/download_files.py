@@ -27,7 +27,6 @@ import fcntl
 import logging
 import os
 import tempfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +35,11 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 
 from .compression import (
-    GZIP_LEVEL,
     GzipThread,
     accepts_gzip,
     attachment_headers,
     gzip_chunks,
+    gzip_compressor,
 )
 
 logger = logging.getLogger(__name__)
@@ -176,7 +175,7 @@ class _Writer:
         them by ``final_key()`` when the chunks are exhausted. A plain stream leaves its
         gzip copy to a thread (``GzipThread``): nobody waits for that file."""
         complete = False
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        compressor = gzip_compressor() if compressed else None
         copy = None  # the gzip file's compressor when the stream is plain
         try:
             # Inside the try: whatever fails here still releases the lock in _finish.
@@ -186,16 +185,16 @@ class _Writer:
             for chunk in chunks:
                 data = chunk.encode() if isinstance(chunk, str) else chunk
                 self._append(False, data)
-                if not compressed:
+                if compressor is None:
                     if copy is not None and self.failure is None:
                         copy.put(data)
                     yield data
-                    continue
-                packed = compressor.compress(data)
-                self._append(True, packed)
-                if packed:
-                    yield packed
-            if compressed:
+                else:
+                    packed = compressor.compress(data)
+                    self._append(True, packed)
+                    if packed:
+                        yield packed
+            if compressor is not None:
                 tail = compressor.flush()
                 self._append(True, tail)
                 yield tail
@@ -222,7 +221,7 @@ class _Writer:
         """Write ``data`` to one of the files; the plain one's in the stream's thread, the
         gzip one's in the copy's thread, if there is one. The files stay open until
         ``_finish``, which runs after the copy's thread has ended."""
-        if self.failure is not None or not self.files or not data:
+        if self.failure is not None or not data:
             return
         try:
             os.write(self.files[packed][0], data)  # a regular file writes everything
@@ -244,7 +243,7 @@ class _Writer:
 
     def _finish(self, key: str | None) -> None:
         try:
-            if key is None or self.failure is not None or len(self.files) != 2:
+            if key is None or self.failure is not None:
                 self._discard()
                 return
             try:
