@@ -53,6 +53,7 @@ migrate:
 
 demo:
 	$(MANAGE) load_demo
+	$(MANAGE) warm_map
 
 messages:
 	@if compgen -G "*/locale/*/LC_MESSAGES/*.po" >/dev/null || compgen -G "locale/*/LC_MESSAGES/*.po" >/dev/null; then \

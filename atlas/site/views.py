@@ -3,11 +3,7 @@ queries live in `atlas/site/queries.py`, `atlas/site/filtering.py` and with the 
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from django.conf import settings
-from django.core.cache import caches
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Prefetch, QuerySet
@@ -31,15 +27,18 @@ from . import queries
 from .credits import data_attribution
 from .filtering import api_parameters, filter_services, selected_values
 from .jsonld import service_jsonld
-from .marker_filter import cached_marker_filter
-from .tiles import Tile, data_extent, tile_text
+from .map_answers import (
+    POINTS_CACHE_SECONDS,
+    Build,
+    InvalidFilters,
+    MapAnswers,
+    count_build,
+    tile_build,
+    tile_kind,
+)
+from .tiles import Tile
 
 LIST_PAGE_SIZE = 25
-POINTS_CACHE_SECONDS = 60
-# Map answers without open_now change only with the data version and the date, both in the
-# cache key: they stay cached longer (a cold tile over a city of a million services takes
-# seconds).
-MAP_CACHE_SECONDS = 6 * 3600
 # Metres and how they read (the same in German and English).
 RADIUS_CHOICES = [("500", "500 m"), ("1000", "1 km"), ("2000", "2 km"), ("5000", "5 km")]
 
@@ -295,57 +294,20 @@ def area_detail(request: HttpRequest, layer_slug: str, code: str) -> HttpRespons
     return render(request, "atlas/area_detail.html", context)
 
 
-def _cached_map_answer(request: HttpRequest, kind: str, build) -> HttpResponse:
-    """A map answer for the request's filters, cached per filter set, data version (any
-    change to services, locations or their links gives a new version) and date for
-    MAP_CACHE_SECONDS, with ``open_now`` for POINTS_CACHE_SECONDS (how stale it can be).
-
-    ``build(kept, cached)`` makes the JSON text from the markers the filters keep (their
-    ids read once per filter set, see ``marker_filter``); it may cache parts under their
-    own kind with ``cached(kind, build_part)``. Bad filters are 400.
-    """
-    query = api_parameters(request.GET).urlencode()
-    version = queries.points_version()
-    seconds = POINTS_CACHE_SECONDS if "open_now" in request.GET else MAP_CACHE_SECONDS
-
-    cache = caches[settings.MAP_CACHE]
-
-    def cached(part: str, build_part) -> str:
-        key = f"atlas:{part}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
-        text = cache.get(key)
-        if text is None:
-            text = build_part()
-            cache.set(key, text, seconds)
-        return text
-
-    key = f"atlas:{kind}:" + hashlib.sha256(f"{version}?{query}".encode()).hexdigest()
-    body = cache.get(key)
-    if body is None:
-        result = filter_services(request.GET)
-        if not result.is_valid:
-            return JsonResponse({"errors": result.errors}, status=400)
-        body = cached(
-            kind,
-            lambda: build(
-                cached_marker_filter(result.narrowed_services, result.locations, cached),
-                cached,
-            ),
-        )
+def _cached_map_answer(request: HttpRequest, kind: str, build: Build) -> HttpResponse:
+    """A map answer for the request's filters from the map cache (``map_answers``); bad
+    filters are 400."""
+    try:
+        body = MapAnswers(request.GET).answer(kind, build)
+    except InvalidFilters as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
     return HttpResponse(body, content_type="application/json")
 
 
 @cache_control(max_age=POINTS_CACHE_SECONDS)
 def map_count(request: HttpRequest) -> HttpResponse:
     """How many services the filters match (the map's status line; its markers are tiles)."""
-    return _cached_map_answer(
-        request,
-        "count",
-        lambda kept, cached: f'{{"count": {int(queries.map_count(kept))}}}',
-    )
-
-
-def _tile_kind(tile: Tile) -> str:
-    return f"tile:{tile.z}/{tile.x}/{tile.y}"
+    return _cached_map_answer(request, "count", count_build)
 
 
 @cache_control(max_age=POINTS_CACHE_SECONDS)
@@ -355,20 +317,7 @@ def map_tile(request: HttpRequest, z: str, x: str, y: str) -> HttpResponse:
     tile = Tile.checked(int(z), int(x), int(y))
     if tile is None:
         raise Http404(_("No such map tile."))
-
-    def build(kept, cached) -> str:
-        # In shares of the world (before: degrees, under the key "extent").
-        extent = cached("marker-extent", lambda: json.dumps(data_extent()))
-        return tile_text(
-            tile,
-            kept,
-            json.loads(extent),
-            lambda part, build_part: (
-                build_part() if part == tile else cached(_tile_kind(part), build_part)
-            ),
-        )
-
-    return _cached_map_answer(request, _tile_kind(tile), build)
+    return _cached_map_answer(request, tile_kind(tile), tile_build(tile))
 
 
 @cache_control(max_age=3600)

@@ -260,3 +260,36 @@ def test_services_at_one_address_share_a_marker_whose_popup_lists_them(page, sit
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(rf"/angebote/{target.pk}/$"))
     expect(page.locator("h1")).to_have_text(target.name)
+
+
+def test_warm_map_builds_every_tile_a_first_view_asks_for_on_any_screen(
+    make_context, site, settings
+):
+    """``manage.py warm_map`` models Leaflet's fitBounds and the marker layer's tile
+    choice (atlas.site.warm_up): what it builds must be what the browser then asks for."""
+    from atlas.site.warm_up import first_view_tiles
+    from planning_areas.map_view import MapView
+
+    settings.ATLAS_MAP_BOUNDS = [13.088346, 52.338242, 13.761159, 52.675508]
+    warmed = {
+        f"{t.z}/{t.x}/{t.y}"
+        for t in first_view_tiles(
+            MapView(tuple(settings.ATLAS_MAP_BOUNDS)), settings.ATLAS_MAP_MIN_ZOOM
+        )
+    }
+    zooms = set()
+    for width, height in [(360, 740), (768, 1024), (1280, 800), (1920, 1080), (2560, 1440)]:
+        page = make_context(viewport={"width": width, "height": height}).new_page()
+        asked = []
+        page.on(
+            "request",
+            lambda request, asked=asked: asked.extend(
+                re.findall(r"/(\d+/\d+/\d+)\.json(?:\?|$)", request.url)
+            ),
+        )
+        page.goto("/")
+        wait_for_markers(page)
+        assert asked, (width, height)
+        assert set(asked) <= warmed, (width, height, sorted(set(asked) - warmed))
+        zooms |= {key.split("/")[0] for key in asked}
+    assert len(zooms) > 1  # the screens open at different zooms
