@@ -252,6 +252,15 @@ class MercatorY(Func):
     )
 
 
+class HilbertOrder(Func):
+    """A point as a sort key: PostGIS 3 sorts geometries along a Hilbert curve. Ordering
+    by the field itself would sort by the WKB bytes GeoDjango selects it as (``::bytea``,
+    referred to by its position in the select list): no spatial order at all."""
+
+    output_field = PointField(srid=settings.ATLAS_SRID)
+    template = "(%(expressions)s)::geometry"
+
+
 # Columns of ServiceMarker and where stored_marker_rows takes them from.
 STORED_MARKER_COLUMNS = {
     "service_at_location_id": "pk",
@@ -271,7 +280,16 @@ STORED_MARKER_COLUMNS = {
 def stored_marker_rows() -> QuerySet:
     """The rows ``ServiceMarker`` stores for the services in ``service_ids`` (the refresh
     function's parameter): one per offered location, in the order of
-    ``STORED_MARKER_COLUMNS``."""
+    ``STORED_MARKER_COLUMNS``.
+
+    Written in the order of their points, which PostGIS 3 sorts along a Hilbert curve: the
+    markers of a map tile then lie on neighbouring pages of the table, which a tile reads
+    in one pass. Written in the order of their services, a tile over a quarter of a city of
+    a million services touched nearly every page of the table: its first view took
+    2.0-2.2 s from a cold database against 1.2-1.3 s in Hilbert order, and the view's tile
+    SQL 1.14-1.35 s against 0.76-0.78 s with every page in memory (bench/map.py). A
+    rebuild of all stored rows (a changed definition, a bulk import) writes them in that
+    order; single edits append, which spreads only those."""
     most_specific = (
         Category.objects.filter(services=OuterRef("service_id"))
         .annotate(depth=CategoryDepth(F("parent_id")))
@@ -288,7 +306,7 @@ def stored_marker_rows() -> QuerySet:
             mercator_y=MercatorY("location__point"),
             display_category=Subquery(most_specific),
         )
-        .order_by()
+        .order_by(HilbertOrder("location__point"))
         .values_list(*STORED_MARKER_COLUMNS.values())
     )
 

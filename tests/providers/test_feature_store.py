@@ -385,3 +385,32 @@ def test_the_request_text_is_one_plain_concatenation(service, internal):
     feature = json.loads(rows.filter(service=service).first().text)
     assert feature["properties"]["distance"] >= 0
     assert feature["properties"]["is_stale"] in (True, False)
+
+
+def test_a_rebuild_writes_the_markers_in_the_spatial_order_tiles_read_them(client):
+    """Neighbouring markers on neighbouring pages (``stored_marker_rows``): services made
+    in an order that jumps across the city come out of a rebuild of all stored rows in
+    the order PostGIS sorts their points (a Hilbert curve), not in the order of their ids."""
+    west, east = [], []
+    for i in range(12):
+        west.append(Point(13.10 + i * 0.001, 52.40, srid=4326))
+        east.append(Point(13.70 + i * 0.001, 52.65, srid=4326))
+    before = set(ServiceMarker.objects.values_list("pk", flat=True))
+    for a, b in zip(west, east, strict=True):  # alternately west and east
+        ServiceFactory(locations=[LocationFactory(point=a)])
+        ServiceFactory(locations=[LocationFactory(point=b)])
+    mine = set(ServiceMarker.objects.values_list("pk", flat=True)) - before
+    with connection.cursor() as cursor:
+        # An empty table, as for a first rebuild: no free space left by the factories'
+        # earlier refreshes for PostgreSQL to fill out of order.
+        cursor.execute("TRUNCATE providers_servicemarker")
+        cursor.execute("SELECT providers_refresh_features(ARRAY(SELECT id FROM providers_service))")
+        cursor.execute("SELECT service_at_location_id FROM providers_servicemarker ORDER BY ctid")
+        physical = [row[0] for row in cursor.fetchall() if row[0] in mine]
+        cursor.execute("SELECT service_at_location_id FROM providers_servicemarker ORDER BY point")
+        spatial = [row[0] for row in cursor.fetchall() if row[0] in mine]
+    assert len(physical) == 24
+    assert physical == spatial
+    # The west half first or last: one run each, not 24 alternations.
+    sides = [ServiceMarker.objects.get(pk=pk).point.x < 13.5 for pk in physical]
+    assert sum(a != b for a, b in zip(sides, sides[1:], strict=False)) == 1
