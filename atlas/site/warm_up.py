@@ -2,10 +2,10 @@
 
 Every change to the data starts a new version of the map's cache, and the first visitor
 after it waits for the tiles of the view the map opens on. At a million services that is
-1.4 s when PostgreSQL has the markers in memory and 3.4 s when it has not (after a restart
-or a large import, bench/map.py); later visitors get the tiles from the cache in about
-0.5 s. Building the first view's tiles (and the count) after each change, from cron like
-``store_exports``, makes that first visitor a later one.
+1.4 s when PostgreSQL has the markers in memory and 1.5-2.2 s when it has not (after a
+restart, ``bench/map.py --cold-database``); later visitors get the tiles from the cache in
+about 0.5-0.7 s. Building the first view's tiles (and the count) after each change, from
+cron like ``store_exports``, makes that first visitor a later one.
 
 The map opens with Leaflet's ``fitBounds`` on the atlas's bounds (``map_view``), at the
 largest zoom at which they fit its container, never below ATLAS_MAP_MIN_ZOOM, and asks for
@@ -59,30 +59,34 @@ def opening_zoom(view: MapView, container: tuple[int, int], min_zoom: int) -> in
     return min(max(view.zoom_to_fit(*container), min_zoom), MAX_ZOOM)
 
 
+def _tile_index(pixel: float, tile_zoom: int) -> int:
+    """The column (or row) of the tile drawn at ``pixel``, clamped to the world."""
+    return min(max(math.floor(pixel / DRAWN_TILE_SIZE), 0), 2**tile_zoom - 1)
+
+
 def first_view_tiles(view: MapView, min_zoom: int) -> list[Tile]:
     """The tiles the map asks for when it opens on ``view``, for every container size
     from SMALLEST to LARGEST."""
     west, south, east, north = view.bounds
+    # A pixel of margin for Leaflet's rounding of the view's corners.
+    half_width, half_height = LARGEST[0] / 2 + 1, LARGEST[1] / 2 + 1
     tiles = []
     low, high = (opening_zoom(view, size, min_zoom) for size in (SMALLEST, LARGEST))
     for zoom in range(low, high + 1):
-        # fitBounds centres the bounds in projected pixels; a pixel of margin for
-        # Leaflet's rounding of the view's corners.
+        # fitBounds centres the bounds in projected pixels.
         (x0, y0), (x1, y1) = _world_pixel(west, north, zoom), _world_pixel(east, south, zoom)
         centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
-        half_width, half_height = LARGEST[0] / 2 + 1, LARGEST[1] / 2 + 1
         tile_zoom = max(zoom - 1, 0)
-        last = 2**tile_zoom - 1
-
-        def column(pixel: float, last: int = last) -> int:
-            return min(max(math.floor(pixel / DRAWN_TILE_SIZE), 0), last)
-
-        tiles.extend(
-            Tile(tile_zoom, x, y)
-            for x in range(column(centre_x - half_width), column(centre_x + half_width) + 1)
-            for y in range(column(centre_y - half_height), column(centre_y + half_height) + 1)
+        columns = range(
+            _tile_index(centre_x - half_width, tile_zoom),
+            _tile_index(centre_x + half_width, tile_zoom) + 1,
         )
-    return list(dict.fromkeys(tiles))
+        rows = range(
+            _tile_index(centre_y - half_height, tile_zoom),
+            _tile_index(centre_y + half_height, tile_zoom) + 1,
+        )
+        tiles.extend(Tile(tile_zoom, x, y) for x in columns for y in rows)
+    return tiles
 
 
 def warm_first_view() -> WarmUp:
