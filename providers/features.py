@@ -283,13 +283,14 @@ def stored_marker_rows() -> QuerySet:
     ``STORED_MARKER_COLUMNS``.
 
     Written in the order of their points, which PostGIS 3 sorts along a Hilbert curve: the
-    markers of a map tile then lie on neighbouring pages of the table, which a tile reads
-    in one pass. Written in the order of their services, a tile over a quarter of a city of
-    a million services touched nearly every page of the table: its first view took
-    2.0-2.2 s from a cold database against 1.2-1.3 s in Hilbert order, and the view's tile
-    SQL 1.14-1.35 s against 0.76-0.78 s with every page in memory (bench/map.py). A
-    rebuild of all stored rows (a changed definition, a bulk import) writes them in that
-    order; single edits append, which spreads only those."""
+    markers of a map tile then lie on neighbouring pages of the table. Written in the order
+    of their services, a tile over a quarter of a city of a million services touched nearly
+    every page: the first view took 2.0-2.2 s from a cold database, against 1.5-1.7 s after
+    ``migrate`` rebuilt the table in this order (1.2-1.3 s written compactly), and its tile
+    SQL 1.14-1.35 s against 0.88-1.05 s with every page in memory (bench/map.py
+    --cold-database, README). Each refresh writes its rows in this order: a rebuild of all
+    (a changed definition) the whole table, an import's statement its own rows; single
+    edits append, which spreads only those."""
     most_specific = (
         Category.objects.filter(services=OuterRef("service_id"))
         .annotate(depth=CategoryDepth(F("parent_id")))

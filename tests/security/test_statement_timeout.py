@@ -9,6 +9,7 @@ import time
 import pytest
 from django.db import connection
 
+from atlas.site import map_answers
 from atlas.site import views as site_views
 from providers.api import views as api_views
 
@@ -59,7 +60,7 @@ def test_a_slow_site_statement_answers_a_503_page(client, short_timeout, monkeyp
 
 
 def test_the_map_data_times_out_as_json(client, short_timeout, monkeypatch):
-    monkeypatch.setattr(site_views, "tile_text", _sleep)
+    monkeypatch.setattr(map_answers, "tile_text", _sleep)
     response = client.get("/karte/kacheln/10/550/335.json")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
