@@ -2,6 +2,7 @@
 entries the visitor's requests read (``atlas.site.warm_up``)."""
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -130,8 +131,7 @@ def test_an_empty_atlas_warms_without_error(settings):
 def test_the_command_says_what_it_did(atlas):
     out = StringIO()
     call_command("warm_map", stdout=out)
-    assert "tiles and the count" in out.getvalue()
-    assert " 0 answers built" not in out.getvalue()
+    assert re.search(r"tiles and the count: \d+ cache entries built", out.getvalue())
     out = StringIO()
     call_command("warm_map", stdout=out)
-    assert " 0 answers built" in out.getvalue()
+    assert "all of it was cached already" in out.getvalue()

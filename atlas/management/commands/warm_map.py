@@ -15,7 +15,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = warm_first_view()
+        built = (
+            f"{result.built} cache entries built (tiles, their parts, the count)"
+            if result.built
+            else "all of it was cached already"
+        )
         self.stdout.write(
-            f"The map's first view: {result.tiles} tiles and the count; "
-            f"{result.built} answers built, the rest were cached; {result.seconds:.1f} s."
+            f"The map's first view, {result.tiles} tiles and the count: {built}; "
+            f"{result.seconds:.1f} s."
         )
