@@ -45,15 +45,15 @@ class MapAnswers:
 
     def __init__(self, params: QueryDict):
         self.params = params
-        self.query = api_parameters(params).urlencode()
-        self.version = queries.points_version()
+        query = api_parameters(params).urlencode()
+        # The filter set and the data version (with the date) every key of it ends with.
+        self._digest = hashlib.sha256(f"{queries.points_version()}?{query}".encode()).hexdigest()
         self.seconds = POINTS_CACHE_SECONDS if "open_now" in params else MAP_CACHE_SECONDS
         self.cache = caches[settings.MAP_CACHE]
         self.built: list[str] = []  # the parts this object built (not found in the cache)
 
     def key(self, part: str) -> str:
-        digest = hashlib.sha256(f"{self.version}?{self.query}".encode()).hexdigest()
-        return f"atlas:{part}:{digest}"
+        return f"atlas:{part}:{self._digest}"
 
     def cached(self, part: str, build: Callable[[], str]) -> str:
         key = self.key(part)

@@ -49,6 +49,16 @@ EMPTY = '{"clusters": [], "markers": []}'
 MAX_LATITUDE = math.degrees(math.atan(math.sinh(math.pi)))
 
 
+def world_pixel(lng: float, lat: float, zoom: int) -> tuple[float, float]:
+    """Web-mercator pixel coordinates at ``zoom`` of a TILE_SIZE-wide world at zoom 0
+    (latitudes beyond the tiles' limit count as at it)."""
+    n = 2**zoom * TILE_SIZE
+    lat = max(min(lat, MAX_LATITUDE), -MAX_LATITUDE)
+    x = (lng + 180) / 360 * n
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return x, y
+
+
 @dataclass(frozen=True)
 class Tile:
     z: int
@@ -99,9 +109,9 @@ class Tile:
 
     def cell(self, lat: float, lng: float) -> tuple[int, int]:
         """(row, column) of the cell holding a point, clamped to the tile."""
-        n = 2**self.z * TILE_SIZE
-        px = (lng + 180) / 360 * n - self.x * TILE_SIZE
-        py = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n - self.y * TILE_SIZE
+        world_x, world_y = world_pixel(lng, lat, self.z)
+        px = world_x - self.x * TILE_SIZE
+        py = world_y - self.y * TILE_SIZE
         size = TILE_SIZE // CELLS_PER_SIDE
 
         def clamp(value: float) -> int:

@@ -28,7 +28,7 @@ from atlas.core.maps import MAX_ZOOM
 from planning_areas.map_view import MapView, map_view
 
 from .map_answers import MapAnswers, count_build, tile_build, tile_kind
-from .tiles import TILE_SIZE, Tile
+from .tiles import TILE_SIZE, Tile, world_pixel
 
 # Map containers (width, height in CSS pixels): a phone's below its header, a large
 # desktop screen's.
@@ -43,15 +43,6 @@ class WarmUp:
     tiles: int  # the first view's tiles, at every zoom it opens at
     built: int  # answers that were not in the cache (tiles, their parts, the count)
     seconds: float
-
-
-def _world_pixel(lon: float, lat: float, zoom: int) -> tuple[float, float]:
-    """Web-mercator pixel coordinates at ``zoom`` (256 px wide world at zoom 0)."""
-    size = TILE_SIZE * 2**zoom
-    lat = max(min(lat, 85.0511287798), -85.0511287798)
-    x = (lon + 180) / 360 * size
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * size
-    return x, y
 
 
 def opening_zoom(view: MapView, container: tuple[int, int], min_zoom: int) -> int:
@@ -74,7 +65,7 @@ def first_view_tiles(view: MapView, min_zoom: int) -> list[Tile]:
     low, high = (opening_zoom(view, size, min_zoom) for size in (SMALLEST, LARGEST))
     for zoom in range(low, high + 1):
         # fitBounds centres the bounds in projected pixels.
-        (x0, y0), (x1, y1) = _world_pixel(west, north, zoom), _world_pixel(east, south, zoom)
+        (x0, y0), (x1, y1) = world_pixel(west, north, zoom), world_pixel(east, south, zoom)
         centre_x, centre_y = (x0 + x1) / 2, (y0 + y1) / 2
         tile_zoom = max(zoom - 1, 0)
         columns = range(

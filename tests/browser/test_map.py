@@ -5,6 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from atlas.site.warm_up import first_view_tiles
+from planning_areas.map_view import MapView
+
 from .data import make_site_data
 from .support import axe_violations
 
@@ -267,9 +270,6 @@ def test_warm_map_builds_every_tile_a_first_view_asks_for_on_any_screen(
 ):
     """``manage.py warm_map`` models Leaflet's fitBounds and the marker layer's tile
     choice (atlas.site.warm_up): what it builds must be what the browser then asks for."""
-    from atlas.site.warm_up import first_view_tiles
-    from planning_areas.map_view import MapView
-
     settings.ATLAS_MAP_BOUNDS = [13.088346, 52.338242, 13.761159, 52.675508]
     warmed = {
         f"{t.z}/{t.x}/{t.y}"
