@@ -131,3 +131,26 @@ def test_gunicorn_refuses_to_start_without_collected_static_files(tmp_path):
     with pytest.raises(AssertionError, match="run `manage.py collectstatic --noinput`"):
         with gunicorn(env, workers=1):
             pass
+
+
+def test_warm_map_runs_as_cron_runs_it_and_fills_the_cache_the_workers_read(server, static_root):
+    """``manage.py warm_map`` without debug, as the README's periodic job: what it builds
+    is in the map cache the gunicorn workers share, so it is not built again."""
+    env = production_environment(static_root)
+    first = manage(["warm_map"], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert re.search(r"tiles and the count: \d+ cache entries built", first.stdout)
+    entries = _map_cache_entries()
+    status, _, body = get(server + "/karte/anzahl.json")
+    assert status == 200 and json.loads(body) == {"count": 1}
+    assert _map_cache_entries() == entries  # the worker built nothing: it read the entry
+    again = manage(["warm_map"], env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "all of it was cached already" in again.stdout
+
+
+def _map_cache_entries() -> int:
+    """Rows of the map's cache (the default backend, a table in the database)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM atlas_map_cache")
+        return cursor.fetchone()[0]
