@@ -5,6 +5,7 @@ import json
 import re
 from io import StringIO
 
+import psycopg2
 import pytest
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -14,11 +15,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from atlas.management.commands.warm_map import LOCK
 from atlas.site.tiles import SQL_FROM_ZOOM
-from atlas.site.warm_up import LARGEST, SMALLEST, first_view_tiles, opening_zoom, warm_first_view
+from atlas.site.warm_up import (
+    LARGEST,
+    SMALLEST,
+    first_view_tiles,
+    opening_zoom,
+    warm_first_view,
+    warmed_filter_sets,
+)
 from planning_areas.map_view import MapView
-from providers.models import ServiceMarker
-from tests.factories import LocationFactory, ServiceFactory
+from providers.models import Category, ServiceMarker
+from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +37,19 @@ MARKERS = ServiceMarker._meta.db_table
 
 @pytest.fixture
 def atlas(settings):
-    """Services spread over a Berlin-sized atlas, and its bounds as the map's view."""
+    """Services spread over a Berlin-sized atlas, every third a Kita and some in a child
+    category of it, and its bounds as the map's view."""
     settings.ATLAS_MAP_BOUNDS = list(BERLIN)
     settings.ATLAS_MAP_MIN_ZOOM = 9
+    kita = CategoryFactory(slug="kita", name="Kita")
+    waldkita = CategoryFactory(slug="waldkita", name="Waldkita", parent=kita)
     west, south, east, north = BERLIN
     for i in range(40):
         point = Point(
             west + (east - west) * (i % 8 + 0.5) / 8, south + (north - south) * (i // 8 + 0.5) / 5
         )
-        ServiceFactory(locations=[LocationFactory(point=point)])
+        categories = [] if i % 3 else [waldkita if i % 2 else kita]
+        ServiceFactory(locations=[LocationFactory(point=point)], categories=categories)
     caches[settings.MAP_CACHE].clear()
 
 
@@ -84,12 +97,46 @@ def test_a_second_run_builds_nothing_until_the_data_changes(atlas):
     assert warm_first_view().built > 0
 
 
-def test_filtered_views_are_left_to_their_requests(client, atlas):
-    warm_first_view()
+def test_each_category_alone_is_warmed_as_the_filter_drawer_asks_for_it(client, atlas, settings):
+    """A category's first view is read without SQL after the warm-up, with the answers its
+    own requests would build (a parent category includes its children's services)."""
+    # Several hundred tile requests from one address.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon_burst": None, "anon": None},
+    }
+    sets = warmed_filter_sets()
+    assert [s.urlencode() for s in sets] == [""] + [
+        f"category={slug}" for slug in Category.objects.values_list("slug", flat=True)
+    ]
+    for filters in sets:
+        warm_first_view(filters)
+    tiles = first_view_tiles(MapView(BERLIN), 9)
+    counts = {}
+    for slug in ("kita", "waldkita"):
+        # As the drawer's check box sends it, also repeated or comma-separated.
+        for query in (f"category={slug}", f"category={slug}&category=", f"page=2&category={slug}"):
+            with CaptureQueriesContext(connection) as queries:
+                warmed = [client.get(f"{tile_url(t)}?{query}") for t in tiles]
+                count = client.get(f"{reverse('atlas:map_count')}?{query}")
+            assert marker_statements(queries) == 0, query
+        counts[slug] = json.loads(count.content)["count"]
+        caches[settings.MAP_CACHE].clear()
+        fresh = [client.get(f"{tile_url(t)}?category={slug}") for t in tiles]
+        assert [r.content for r in fresh] == [r.content for r in warmed], slug
+        for filters in sets:
+            warm_first_view(filters)
+    assert counts == {"kita": 14, "waldkita": 7}
+
+
+def test_other_filter_sets_are_left_to_their_requests(client, atlas):
+    for filters in warmed_filter_sets():
+        warm_first_view(filters)
     tile = first_view_tiles(MapView(BERLIN), 9)[-1]
-    with CaptureQueriesContext(connection) as queries:
-        client.get(tile_url(tile) + "?free=true")
-    assert marker_statements(queries) > 0
+    for query in ("free=true", "category=kita,waldkita", "q=Kita"):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"{tile_url(tile)}?{query}")
+        assert marker_statements(queries) > 0, query
 
 
 def test_every_zoom_a_screen_opens_at_is_warmed_with_the_largest_screens_tiles():
@@ -131,7 +178,55 @@ def test_an_empty_atlas_warms_without_error(settings):
 def test_the_command_says_what_it_did(atlas):
     out = StringIO()
     call_command("warm_map", stdout=out)
-    assert re.search(r"tiles and the count: \d+ cache entries built", out.getvalue())
+    # The unfiltered map and each of the two categories.
+    assert re.search(
+        r"\(3 filter sets: none and each category alone\), \d+ tiles and the count each: "
+        r"\d+ cache entries built",
+        out.getvalue(),
+    )
+    assert "  unfiltered: " in out.getvalue()
+    assert "  ?category=waldkita: " in out.getvalue()
     out = StringIO()
     call_command("warm_map", stdout=out)
     assert "all of it was cached already" in out.getvalue()
+    assert "unfiltered" not in out.getvalue()  # nothing built: one line
+
+
+def another_session():
+    """A second connection to the test database, as another process would hold."""
+    settings = connection.settings_dict
+    return psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+    )
+
+
+def test_a_second_run_while_one_builds_stops_at_once(atlas):
+    """Cron and a deployment's hook may start it while a long run builds: one at a time."""
+    other = another_session()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [LOCK])
+        out = StringIO()
+        with CaptureQueriesContext(connection) as queries:
+            call_command("warm_map", stdout=out)
+        assert out.getvalue() == "Another warm_map is running: nothing done.\n"
+        assert marker_statements(queries) == 0
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [LOCK])
+    finally:
+        other.close()
+    out = StringIO()
+    call_command("warm_map", stdout=out)
+    assert "cache entries built" in out.getvalue()
+    # The lock is released after a run: the other session takes it at once.
+    other = another_session()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [LOCK])
+            assert cursor.fetchone()[0] is True
+    finally:
+        other.close()

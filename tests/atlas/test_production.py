@@ -139,7 +139,7 @@ def test_warm_map_runs_as_cron_runs_it_and_fills_the_cache_the_workers_read(serv
     env = production_environment(static_root)
     first = manage(["warm_map"], env)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert re.search(r"tiles and the count: \d+ cache entries built", first.stdout)
+    assert re.search(r"tiles and the count each: \d+ cache entries built", first.stdout)
     entries = _map_cache_entries()
     status, _, body = get(server + "/karte/anzahl.json")
     assert status == 200 and json.loads(body) == {"count": 1}

@@ -3,9 +3,11 @@
 import re
 
 import pytest
+from django.http import QueryDict
 from playwright.sync_api import expect
 
-from atlas.site.warm_up import first_view_tiles
+from atlas.site.filtering import api_parameters
+from atlas.site.warm_up import first_view_tiles, warmed_filter_sets
 from planning_areas.map_view import MapView
 
 from .data import make_site_data
@@ -293,3 +295,33 @@ def test_warm_map_builds_every_tile_a_first_view_asks_for_on_any_screen(
         assert set(asked) <= warmed, (width, height, sorted(set(asked) - warmed))
         zooms |= {key.split("/")[0] for key in asked}
     assert len(zooms) > 1  # the screens open at different zooms
+
+
+def test_warm_map_builds_the_filter_set_a_ticked_category_asks_for(page, site):
+    """The tiles of a category's first view, by link or by ticking its check box, are asked
+    for with the filter set ``warm_map`` builds for that category (the same cache key)."""
+    warmed = {api_parameters(filters).urlencode() for filters in warmed_filter_sets()}
+    asked = []
+    page.on(
+        "request",
+        lambda request: asked.extend(
+            re.findall(r"/karte/kacheln/\d+/\d+/\d+\.json\??([^#]*)", request.url)
+        ),
+    )
+
+    def filter_sets() -> set[str]:
+        return {api_parameters(QueryDict(query)).urlencode() for query in asked}
+
+    page.goto("/?category=jugend")
+    page.wait_for_function("document.body.dataset.markers === '4'")
+    assert filter_sets() == {"category=jugend"}
+    assert filter_sets() <= warmed
+    asked.clear()
+    page.goto("/")
+    wait_for_markers(page)
+    assert filter_sets() == {""}
+    asked.clear()
+    page.get_by_label("Jugend", exact=True).check()
+    page.wait_for_function("document.body.dataset.markers === '4'")
+    assert filter_sets() == {"category=jugend"}
+    assert filter_sets() <= warmed

@@ -187,6 +187,35 @@ def test_install_rebuilds_only_when_the_definition_changed(service):
     assert ServiceFeature.objects.filter(service=service).count() == 1
 
 
+def last_vacuums() -> dict[str, object]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT relname, last_vacuum FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+            [[model._meta.db_table for model, _c, _r in feature_store.STORES]],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_outside_a_transaction_vacuums_the_stored_tables():
+    """The rebuild on ``migrate`` leaves every old row dead; VACUUM removes them from the
+    indexes the tiles scan (``feature_store._vacuum_stores``)."""
+    ServiceFactory()
+    before = last_vacuums()
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON FUNCTION {feature_store.FUNCTION} IS 'outdated'")
+    assert feature_store.install() is True
+    after = last_vacuums()
+    assert set(after) == {ServiceFeature._meta.db_table, ServiceMarker._meta.db_table}
+    for table, vacuumed in after.items():
+        assert vacuumed is not None, table
+        assert before[table] is None or vacuumed > before[table], table
+    # Unchanged: nothing rebuilt, nothing vacuumed.
+    assert feature_store.install() is False
+    assert last_vacuums() == after
+
+
 def test_a_rolled_back_change_leaves_the_stored_feature_as_it_was(client, service):
     from django.db import transaction
 
