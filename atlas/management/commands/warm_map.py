@@ -15,7 +15,6 @@ from django.db import connection
 
 from atlas.site.warm_up import warm_first_view, warmed_filter_sets
 
-
 # The session-level advisory lock held while a run builds.
 LOCK = "atlas:warm_map"
 
