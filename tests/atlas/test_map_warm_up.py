@@ -5,7 +5,6 @@ import json
 import re
 from io import StringIO
 
-import psycopg2
 import pytest
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -28,6 +27,7 @@ from atlas.site.warm_up import (
 from planning_areas.map_view import MapView
 from providers.models import Category, ServiceMarker
 from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
+from tests.sessions import another_session
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_each_category_alone_is_warmed_as_the_filter_drawer_asks_for_it(client, 
     tiles = first_view_tiles(MapView(BERLIN), 9)
     counts = {}
     for slug in ("kita", "waldkita"):
-        # As the drawer's check box sends it, also repeated or comma-separated.
+        # As the drawer's check box sends it, also with an empty repeat and page state.
         for query in (f"category={slug}", f"category={slug}&category=", f"page=2&category={slug}"):
             with CaptureQueriesContext(connection) as queries:
                 warmed = [client.get(f"{tile_url(t)}?{query}") for t in tiles]
@@ -190,18 +190,6 @@ def test_the_command_says_what_it_did(atlas):
     call_command("warm_map", stdout=out)
     assert "all of it was cached already" in out.getvalue()
     assert "unfiltered" not in out.getvalue()  # nothing built: one line
-
-
-def another_session():
-    """A second connection to the test database, as another process would hold."""
-    settings = connection.settings_dict
-    return psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
 
 
 def test_a_second_run_while_one_builds_stops_at_once(atlas):

@@ -4,13 +4,13 @@ concurrent writers do not wait for each other's version until they commit.
 
 Each test drives a second, real connection (psycopg2) as the writer."""
 
-import psycopg2
 import pytest
 from django.db import connection
 
 from providers.feature_store import CURRENT_VERSION_SQL, data_version
 from providers.models import Service
 from tests.factories import LocationFactory, ServiceFactory
+from tests.sessions import another_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,14 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def writer():
     """Another session on the test database, in a transaction of its own."""
-    settings = connection.settings_dict
-    session = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
+    session = another_session()
     yield session
     session.close()
 
@@ -94,14 +87,7 @@ def test_one_version_per_committed_transaction(writer, two_services):
 def test_concurrent_writers_do_not_wait_for_each_others_version(writer, two_services):
     """Two open transactions change different services; neither blocks the other (a version
     row locked at the first statement would), and both commits advance the version."""
-    settings = connection.settings_dict
-    second = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
+    second = another_session()
     try:
         before = data_version()
         with writer.cursor() as cursor, second.cursor() as other:

@@ -13,10 +13,8 @@ import logging
 import os
 import threading
 
-import psycopg2
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.http import FileResponse
 from rest_framework.test import APIClient
 
@@ -24,6 +22,7 @@ from atlas.core import download_files
 from providers import export_files
 from providers.models import Service
 from tests.factories import CategoryFactory, LocationFactory, ServiceFactory
+from tests.sessions import another_session
 
 GEOJSON = "/api/v1/services/export.geojson"
 CSV = "/api/v1/services/export.csv"
@@ -252,14 +251,7 @@ def test_a_file_holds_the_data_of_the_version_it_is_named_after(client, export_f
     """A writer's open transaction while the export runs: the file holds the old data under
     the old version; after the commit the next export is new (and the old file is gone)."""
     service = ServiceFactory(name="Alt", locations=[LocationFactory()])
-    settings = connection.settings_dict
-    writer = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
+    writer = another_session()
     try:
         with writer.cursor() as cursor:
             cursor.execute("UPDATE providers_service SET name = 'Neu' WHERE id = %s", [service.pk])
