@@ -29,12 +29,14 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import QueryDict
 
 from atlas.core.maps import MAX_ZOOM
 from planning_areas.map_view import MapView, map_view
 from providers.models import Category
 
+from . import queries
 from .map_answers import MapAnswers, count_build, tile_build, tile_kind
 from .tiles import TILE_SIZE, Tile, world_pixel
 
@@ -46,12 +48,20 @@ LARGEST = (2560, 1600)
 DRAWN_TILE_SIZE = 2 * TILE_SIZE
 
 
+# The map cache entry that lists what the warm-ups built: (points version, cache keys).
+BUILT_KEYS = "atlas:warm-up:built"
+
+
 @dataclass(frozen=True)
 class WarmUp:
     filters: str  # the filter set, as the map's requests send it ("" for none)
     tiles: int  # the first view's tiles, at every zoom it opens at
-    built: int  # answers that were not in the cache (tiles, their parts, the count)
+    keys: tuple[str, ...]  # the cache keys of the answers it built (tiles, parts, count)
     seconds: float
+
+    @property
+    def built(self) -> int:
+        return len(self.keys)
 
 
 def opening_zoom(view: MapView, container: tuple[int, int], min_zoom: int) -> int:
@@ -110,5 +120,33 @@ def warm_first_view(filters: QueryDict | None = None) -> WarmUp:
     for tile in tiles:
         answers.answer(tile_kind(tile), tile_build(tile))
     return WarmUp(
-        answers.params.urlencode(), len(tiles), len(answers.built), time.monotonic() - started
+        answers.params.urlencode(),
+        len(tiles),
+        tuple(answers.key(part) for part in answers.built),
+        time.monotonic() - started,
     )
+
+
+def forget_older_warm_ups(keys: list[str]) -> int:
+    """Record ``keys`` as built for the current data version, and delete what earlier
+    warm-ups built for an older one; return how many entries that deleted.
+
+    Each change to the data starts a new version, and the entries of the old ones stay
+    until they expire (MAP_CACHE_SECONDS, six hours). A warm-up builds some 75 entries per
+    filter set (1,124 for the demo's 14 categories): about 18 changes within six hours, an
+    editor's morning, would fill the database cache's 20,000 entries, which then deletes a
+    third of them in key order, current entries too (Django's ``_cull``). Deleting the old
+    warm-ups' entries keeps what they add to about one version's worth. Should the record
+    itself be evicted, the old entries merely wait for their expiry, as before."""
+    cache = caches[settings.MAP_CACHE]
+    version = queries.points_version()
+    earlier_version, earlier_keys = cache.get(BUILT_KEYS) or (None, [])
+    deleted = 0
+    if earlier_version == version:
+        keys = list(dict.fromkeys([*earlier_keys, *keys]))
+    elif earlier_keys:
+        cache.delete_many(earlier_keys)
+        deleted = len(earlier_keys)
+    if keys or deleted:
+        cache.set(BUILT_KEYS, (version, keys), None)
+    return deleted

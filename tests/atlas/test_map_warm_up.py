@@ -17,6 +17,7 @@ from django.urls import reverse
 from atlas.management.commands.warm_map import LOCK
 from atlas.site.tiles import SQL_FROM_ZOOM
 from atlas.site.warm_up import (
+    BUILT_KEYS,
     LARGEST,
     SMALLEST,
     first_view_tiles,
@@ -190,6 +191,13 @@ def test_the_command_says_what_it_did(atlas):
     call_command("warm_map", stdout=out)
     assert "all of it was cached already" in out.getvalue()
     assert "unfiltered" not in out.getvalue()  # nothing built: one line
+    ServiceFactory(locations=[LocationFactory(point=Point(13.4, 52.5))])
+    out = StringIO()
+    call_command("warm_map", stdout=out, verbosity=0)
+    assert out.getvalue() == ""  # quiet, and built all the same
+    out = StringIO()
+    call_command("warm_map", stdout=out)
+    assert "all of it was cached already" in out.getvalue()
 
 
 def test_a_second_run_while_one_builds_stops_at_once(atlas):
@@ -218,3 +226,41 @@ def test_a_second_run_while_one_builds_stops_at_once(atlas):
             assert cursor.fetchone()[0] is True
     finally:
         other.close()
+
+
+def test_a_warm_up_for_a_new_data_version_deletes_what_the_last_one_built(atlas, settings):
+    """The old version's entries would otherwise stay for hours and, in the database
+    cache, push current ones out (``forget_older_warm_ups``)."""
+    # Room for two versions, as the deployed cache has (the tests' in-memory one keeps 300).
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.MAP_CACHE: {
+            **settings.CACHES[settings.MAP_CACHE],
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        },
+    }
+    cache = caches[settings.MAP_CACHE]
+    call_command("warm_map", stdout=StringIO())
+    first_version, first_keys = cache.get(BUILT_KEYS)
+    assert len(first_keys) > 3 * 70  # three filter sets' tiles, parts and counts
+    assert len(cache.get_many(first_keys)) == len(first_keys)
+    # Nothing new: nothing deleted, the list stays.
+    out = StringIO()
+    call_command("warm_map", stdout=out)
+    assert "deleted" not in out.getvalue()
+    assert cache.get(BUILT_KEYS) == (first_version, first_keys)
+    # An entry of the current version that went missing is built again and added.
+    cache.delete(first_keys[0])
+    call_command("warm_map", stdout=StringIO())
+    assert cache.get(BUILT_KEYS) == (first_version, first_keys)  # once, not twice
+    assert len(cache.get_many(first_keys)) == len(first_keys)
+    # A change to the data: a new version, the old one's entries go.
+    ServiceFactory(locations=[LocationFactory(point=Point(13.4, 52.5))])
+    out = StringIO()
+    call_command("warm_map", stdout=out)
+    assert f"{len(first_keys)} of an older data version deleted" in out.getvalue()
+    second_version, second_keys = cache.get(BUILT_KEYS)
+    assert second_version != first_version
+    assert not set(second_keys) & set(first_keys)
+    assert cache.get_many(first_keys) == {}
+    assert len(cache.get_many(second_keys)) == len(second_keys)

@@ -13,7 +13,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from atlas.site.warm_up import warm_first_view, warmed_filter_sets
+from atlas.site.warm_up import forget_older_warm_ups, warm_first_view, warmed_filter_sets
 
 # The session-level advisory lock held while a run builds.
 LOCK = "atlas:warm_map"
@@ -38,23 +38,27 @@ class Command(BaseCommand):
 
     def _warm(self, verbosity: int) -> None:
         started = time.monotonic()
-        built = 0
+        keys = []
         filter_sets = warmed_filter_sets()
         for filters in filter_sets:
             result = warm_first_view(filters)
-            built += result.built
+            keys.extend(result.keys)
             if verbosity >= 2 or (result.built and verbosity >= 1):
                 self.stdout.write(
                     f"  {('?' + result.filters) if result.filters else 'unfiltered'}: "
                     f"{result.built} cache entries built; {result.seconds:.1f} s."
                 )
+        forgotten = forget_older_warm_ups(keys)
         summary = (
-            f"{built} cache entries built (tiles, their parts, the counts)"
-            if built
+            f"{len(keys)} cache entries built (tiles, their parts, the counts)"
+            if keys
             else "all of it was cached already"
         )
-        self.stdout.write(
-            f"The map's first view ({len(filter_sets)} filter sets: none and each category "
-            f"alone), {result.tiles} tiles and the count each: {summary}; "
-            f"{time.monotonic() - started:.1f} s."
-        )
+        if forgotten:
+            summary += f", {forgotten} of an older data version deleted"
+        if verbosity >= 1:
+            self.stdout.write(
+                f"The map's first view ({len(filter_sets)} filter sets: none and each "
+                f"category alone), {result.tiles} tiles and the count each: {summary}; "
+                f"{time.monotonic() - started:.1f} s."
+            )
