@@ -11,9 +11,11 @@ from django.contrib.gis.geos import Point
 from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from atlas.management.commands import warm_map
 from atlas.management.commands.warm_map import LOCK
 from atlas.site.tiles import SQL_FROM_ZOOM
 from atlas.site.warm_up import (
@@ -52,6 +54,28 @@ def atlas(settings):
         categories = [] if i % 3 else [waldkita if i % 2 else kita]
         ServiceFactory(locations=[LocationFactory(point=point)], categories=categories)
     caches[settings.MAP_CACHE].clear()
+
+
+@pytest.fixture
+def unthrottled(settings):
+    """Several hundred tile requests from one address."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon_burst": None, "anon": None},
+    }
+
+
+@pytest.fixture
+def roomy_map_cache(settings, unthrottled):
+    """Room for several versions' warm-ups, as the deployed cache has (20,000 entries; the
+    tests' in-memory one keeps 300 and would evict what the test then reads)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        settings.MAP_CACHE: {
+            **settings.CACHES[settings.MAP_CACHE],
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        },
+    }
 
 
 def tile_url(tile) -> str:
@@ -98,14 +122,9 @@ def test_a_second_run_builds_nothing_until_the_data_changes(atlas):
     assert warm_first_view().built > 0
 
 
-def test_each_category_alone_is_warmed_as_the_filter_drawer_asks_for_it(client, atlas, settings):
+def test_each_category_alone_is_warmed_as_the_filter_drawer_asks_for_it(client, atlas, unthrottled):
     """A category's first view is read without SQL after the warm-up, with the answers its
     own requests would build (a parent category includes its children's services)."""
-    # Several hundred tile requests from one address.
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"anon_burst": None, "anon": None},
-    }
     sets = warmed_filter_sets()
     assert [s.urlencode() for s in sets] == [""] + [
         f"category={slug}" for slug in Category.objects.values_list("slug", flat=True)
@@ -228,17 +247,9 @@ def test_a_second_run_while_one_builds_stops_at_once(atlas):
         other.close()
 
 
-def test_a_warm_up_for_a_new_data_version_deletes_what_the_last_one_built(atlas, settings):
+def test_a_warm_up_for_a_new_data_version_deletes_what_the_last_one_built(atlas, roomy_map_cache):
     """The old version's entries would otherwise stay for hours and, in the database
     cache, push current ones out (``forget_older_warm_ups``)."""
-    # Room for two versions, as the deployed cache has (the tests' in-memory one keeps 300).
-    settings.CACHES = {
-        **settings.CACHES,
-        settings.MAP_CACHE: {
-            **settings.CACHES[settings.MAP_CACHE],
-            "OPTIONS": {"MAX_ENTRIES": 20000},
-        },
-    }
     cache = caches[settings.MAP_CACHE]
     call_command("warm_map", stdout=StringIO())
     first_version, first_keys = cache.get(BUILT_KEYS)
@@ -264,3 +275,45 @@ def test_a_warm_up_for_a_new_data_version_deletes_what_the_last_one_built(atlas,
     assert not set(second_keys) & set(first_keys)
     assert cache.get_many(first_keys) == {}
     assert len(cache.get_many(second_keys)) == len(second_keys)
+
+
+def test_hostile_slugs_are_warmed_as_their_requests_ask_for_them(client, atlas, roomy_map_cache):
+    """Slugs written past the admin's validation (bulk SQL): with a comma the filters split
+    on, with markup, at the column's full length. The run completes, and each view is then
+    read without SQL, with what its own request builds."""
+    hostile = ["kita,waldkita", "<script>alert(1)</script>", "ä" * 80]
+    Category.objects.bulk_create(
+        [Category(slug=slug, name=f"Feindlich {i}") for i, slug in enumerate(hostile)]
+    )
+    out, err = StringIO(), StringIO()
+    call_command("warm_map", stdout=out, stderr=err)
+    assert "(6 filter sets: none and each category alone)" in out.getvalue()
+    assert err.getvalue() == ""
+    tile = first_view_tiles(MapView(BERLIN), 9)[0]
+    with CaptureQueriesContext(connection) as queries:
+        warmed = [client.get(tile_url(tile), {"category": slug}) for slug in hostile]
+    assert marker_statements(queries) == 0
+    assert [r.status_code for r in warmed] == [200, 200, 200]
+    caches[settings.MAP_CACHE].clear()
+    fresh = [client.get(tile_url(tile), {"category": slug}) for slug in hostile]
+    assert [r.content for r in fresh] == [r.content for r in warmed]
+
+
+def test_a_category_deleted_during_the_run_is_skipped_and_the_rest_built(
+    client, atlas, monkeypatch
+):
+    """Its filter set is refused (an unknown category): reported, and the others built."""
+    gone = QueryDict(mutable=True)
+    gone["category"] = "geloescht"
+    listed = [*warmed_filter_sets(), gone]
+    monkeypatch.setattr(warm_map, "warmed_filter_sets", lambda: listed)
+    out, err = StringIO(), StringIO()
+    call_command("warm_map", stdout=out, stderr=err)
+    assert err.getvalue().startswith("  ?category=geloescht: skipped, {'category': [")
+    assert "(4 filter sets: none and each category alone)" in out.getvalue()
+    tile = first_view_tiles(MapView(BERLIN), 9)[0]
+    with CaptureQueriesContext(connection) as queries:
+        for query in ("", "category=kita", "category=waldkita"):
+            assert client.get(f"{tile_url(tile)}?{query}").status_code == 200
+    assert marker_statements(queries) == 0
+    assert client.get(f"{tile_url(tile)}?category=geloescht").status_code == 400
