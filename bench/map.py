@@ -176,8 +176,8 @@ class Server:
         """Empty the tile and count cache all workers share: the next load is cold."""
         subprocess.run([PYTHON, "-c", CLEAR_MAP_CACHE], cwd=ROOT, env=self.env, check=True)
 
-    def warm_up(self) -> float:
-        """``manage.py warm_map`` as a deployment runs it; its seconds."""
+    def warm_up(self) -> None:
+        """``manage.py warm_map`` as a deployment runs it, timed."""
         started = time.monotonic()
         output = subprocess.run(
             [PYTHON, "manage.py", "warm_map"],
@@ -189,7 +189,6 @@ class Server:
         ).stdout
         seconds = time.monotonic() - started
         print(f"  warm_map: {output.strip()} (command {seconds:.1f} s)")
-        return seconds
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)

@@ -286,7 +286,8 @@ def stored_marker_rows() -> QuerySet:
     markers of a map tile then lie on neighbouring pages of the table. Written in the order
     of their services, a tile over a quarter of a city of a million services touched nearly
     every page: the first view took 2.0-2.2 s from a cold database, against 1.5-1.7 s after
-    ``migrate`` rebuilt the table in this order (1.2-1.3 s written compactly), and its tile
+    ``migrate`` rebuilt the table in this order, 1.37-1.41 s after the VACUUM that now ends
+    the rebuild (``feature_store._vacuum_stores``; 1.2-1.3 s written compactly), and its tile
     SQL 1.14-1.35 s against 0.88-1.05 s with every page in memory (bench/map.py
     --cold-database, README). Each refresh writes its rows in this order: a rebuild of all
     (a changed definition) the whole table, an import's statement its own rows; single

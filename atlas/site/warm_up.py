@@ -110,12 +110,19 @@ def warmed_filter_sets() -> list[QueryDict]:
     return filter_sets
 
 
-def warm_first_view(filters: QueryDict | None = None) -> WarmUp:
-    """Build the map's count and first-view tiles for ``filters`` (None: unfiltered) into
-    the map cache where they are missing for the current data version."""
+def opening_tiles() -> list[Tile]:
+    """``first_view_tiles`` of this atlas's view (its bounds: a setting, or two aggregates
+    over the current areas)."""
+    return first_view_tiles(map_view(), settings.ATLAS_MAP_MIN_ZOOM)
+
+
+def warm_first_view(filters: QueryDict | None = None, tiles: list[Tile] | None = None) -> WarmUp:
+    """Build the map's count and first-view tiles (``tiles``, by default
+    ``opening_tiles()``) for ``filters`` (None: unfiltered) into the map cache where they
+    are missing for the current data version."""
     started = time.monotonic()
     answers = MapAnswers(filters if filters is not None else QueryDict())
-    tiles = first_view_tiles(map_view(), settings.ATLAS_MAP_MIN_ZOOM)
+    tiles = opening_tiles() if tiles is None else tiles
     answers.answer("count", count_build)
     for tile in tiles:
         answers.answer(tile_kind(tile), tile_build(tile))
